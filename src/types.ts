@@ -1,0 +1,153 @@
+/**
+ * The public data types of `@brs/session`.
+ *
+ * @module
+ */
+
+import type { STSClientConfig as _SdkSTSClientConfig } from "@aws-sdk/client-sts";
+
+/**
+ * The AssumeRole request of a session, with the AWS SDK's field names. Only
+ * `RoleArn` is required. Unknown keys are an error, not ignored.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AssumeRoleConfig } from "@brs/session";
+ *
+ * const assumeRole: AssumeRoleConfig = {
+ *   RoleArn: "arn:aws:iam::123456789012:role/app",
+ *   RoleSessionName: "ci-job",
+ *   DurationSeconds: 3600,
+ * };
+ * ```
+ */
+export interface AssumeRoleConfig {
+  /** The ARN of the IAM role to assume, e.g. `arn:aws:iam::123456789012:role/app` (any partition). */
+  RoleArn: string;
+  /** The session name: 2-64 characters of `[\w+=,.@-]`. @default {"brs-session"} */
+  RoleSessionName?: string;
+  /** Lifetime of the credentials in seconds, 900-43200. @default {3600} (STS's default) */
+  DurationSeconds?: number;
+  /** The external id the role's trust policy asks for. */
+  ExternalId?: string;
+  /** An inline session policy (JSON). */
+  Policy?: string;
+  /** Managed session policies. */
+  PolicyArns?: { arn?: string }[];
+  /** Session tags. */
+  Tags?: { Key: string; Value: string }[];
+  /** Keys of `Tags` that pass on to chained role sessions. */
+  TransitiveTagKeys?: string[];
+  /** The source identity to set on the session. */
+  SourceIdentity?: string;
+  /** The serial number (or ARN) of the MFA device. */
+  SerialNumber?: string;
+  /** A static MFA code, used as given when no `mfaTokenProvider` is set. */
+  TokenCode?: string;
+  /** Trusted context assertions. */
+  ProvidedContexts?: { ProviderArn?: string; ContextAssertion?: string }[];
+}
+
+/**
+ * The configuration of the STS client that calls AssumeRole with the **base**
+ * credentials: the AWS SDK's own `STSClientConfig` (region, endpoint,
+ * `credentials` of the source identity, `maxAttempts`, ...).
+ *
+ * @example Usage
+ * ```ts
+ * import type { STSClientConfig } from "@brs/session";
+ *
+ * const stsClientConfig: STSClientConfig = { region: "eu-west-1", maxAttempts: 2 };
+ * ```
+ */
+export type STSClientConfig = _SdkSTSClientConfig;
+
+/**
+ * One consistent snapshot of temporary credentials, in the shape of the
+ * Python original (`access_key`, `secret_key`, `token`, `expiry_time`).
+ *
+ * This object holds secrets on purpose: it is what you asked for. Do not log it.
+ *
+ * @example Usage
+ * ```ts
+ * import type { TemporaryCredentials } from "@brs/session";
+ *
+ * const credentials: TemporaryCredentials = {
+ *   accessKey: "ASIAEXAMPLE",
+ *   secretKey: "example-secret",
+ *   token: "example-token",
+ *   expiryTime: "2030-01-01T00:00:00.000Z",
+ * };
+ * ```
+ */
+export interface TemporaryCredentials {
+  /** The access key id. */
+  accessKey: string;
+  /** The secret access key. */
+  secretKey: string;
+  /** The session token. */
+  token: string;
+  /** The expiry, ISO 8601 in UTC (`...Z`). */
+  expiryTime: string;
+}
+
+/**
+ * The identity that AWS sees: the reply of STS `GetCallerIdentity`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { Identity } from "@brs/session";
+ *
+ * const identity: Identity = {
+ *   UserId: "AROAEXAMPLE:brs-session",
+ *   Account: "123456789012",
+ *   Arn: "arn:aws:sts::123456789012:assumed-role/app/brs-session",
+ * };
+ * ```
+ */
+export interface Identity {
+  /** The unique id, `AROA...:SESSION` for an assumed role. */
+  UserId: string;
+  /** The 12-digit account id. */
+  Account: string;
+  /** The ARN, `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION` for an assumed role. */
+  Arn: string;
+}
+
+/**
+ * A clock, injectable for tests. `now()` is wall-clock time in milliseconds
+ * since the epoch (like `Date.now()`); `monotonic()` is a monotonic time in
+ * milliseconds (like `performance.now()`) that deadlines are kept on.
+ *
+ * @example Usage
+ * ```ts
+ * import type { Clock } from "@brs/session";
+ *
+ * let t = 0;
+ * const clock: Clock = { now: () => 1_700_000_000_000 + t, monotonic: () => t };
+ * t += 1000;
+ * ```
+ */
+export interface Clock {
+  /** Wall-clock time, milliseconds since the epoch. */
+  now(): number;
+  /** Monotonic time in milliseconds. */
+  monotonic(): number;
+}
+
+/**
+ * Options of a session's client cache (see `ClientCache`).
+ *
+ * @example Usage
+ * ```ts
+ * import type { CacheOptions } from "@brs/session";
+ *
+ * const cache: CacheOptions = { evictionPolicy: "LFU", maxSize: 32 };
+ * ```
+ */
+export interface CacheOptions {
+  /** Which entry leaves first when the cache is full. @default {"LRU"} */
+  evictionPolicy?: "LRU" | "LFU";
+  /** The most entries kept; `undefined` is unbounded, `0` turns caching off. @default {undefined} */
+  maxSize?: number;
+}
