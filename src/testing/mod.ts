@@ -1,0 +1,37 @@
+/**
+ * `@brs/session/testing`: a local STS endpoint for tests, benchmarks and
+ * demos, with no AWS account and no network. It serves `AssumeRole`,
+ * `GetCallerIdentity` and `GetSessionToken` on 127.0.0.1 to the unmodified
+ * AWS SDK, checks SigV4 signatures and MFA codes, and can add latency, skew
+ * its clock and inject faults.
+ *
+ * @example Usage
+ * ```ts
+ * import { startLocalSts, totp } from "@brs/session/testing";
+ * import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const secret = "JBSWY3DPEHPK3PXP";
+ * await using sts = await startLocalSts({
+ *   mfaDevices: { "arn:aws:iam::123456789012:mfa/alice": secret },
+ *   mfaRequiredRoles: ["*"],
+ * });
+ * const client = new STSClient({ region: "us-east-1", endpoint: sts.url, credentials: sts.baseCredentials });
+ * try {
+ *   const reply = await client.send(new AssumeRoleCommand({
+ *     RoleArn: "arn:aws:iam::123456789012:role/admin",
+ *     RoleSessionName: "alice",
+ *     SerialNumber: "arn:aws:iam::123456789012:mfa/alice",
+ *     TokenCode: totp(secret),
+ *   }));
+ *   assertEquals(reply.AssumedRoleUser?.Arn, "arn:aws:sts::123456789012:assumed-role/admin/alice");
+ * } finally {
+ *   client.destroy();
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export * from "./local_sts.ts";
+export * from "./totp.ts";
