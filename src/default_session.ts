@@ -1,0 +1,336 @@
+/**
+ * Module-level {@linkcode client} and {@linkcode resource} helpers (the
+ * counterpart of the Python seed's module-level client cache): with a default
+ * session set by {@linkcode setDefaultSession} they delegate to it; without
+ * one they build clients with the AWS SDK's default credential chain and
+ * cache them in a module-level, unbounded LRU {@linkcode ClientCache}.
+ *
+ * @module
+ */
+
+import { _cacheKey, _identityId } from "./_cache_key.ts";
+import { ClientCache } from "./client_cache.ts";
+import { BRSValidationError } from "./errors.ts";
+import type { CacheOptions } from "./types.ts";
+
+/**
+ * What {@linkcode setDefaultSession} accepts: anything with the `client()` and
+ * `resource()` methods of a `RefreshableSession` (every session of this
+ * module has them).
+ *
+ * @example Usage
+ * ```ts
+ * import { type SessionLike, setDefaultSession } from "@brs/session";
+ *
+ * const session: SessionLike = {
+ *   client: (ClientClass) => new ClientClass({} as never),
+ *   resource: (Wrapper, ClientClass) => Wrapper.from(new ClientClass({} as never)),
+ * };
+ * setDefaultSession(session);
+ * setDefaultSession(undefined);
+ * ```
+ */
+export interface SessionLike {
+  /**
+   * Returns a cached client of `ClientClass` built with the session's
+   * credentials.
+   *
+   * @typeParam C The client type.
+   * @param ClientClass The client class.
+   * @param config The client config.
+   * @param options Settings of the session's client cache.
+   * @returns The client.
+   */
+  client<C>(
+    ClientClass: new (config: never) => C,
+    config?: object,
+    options?: CacheOptions,
+  ): C;
+  /**
+   * Returns a cached `Wrapper.from(client)` for the session's client of
+   * `ClientClass`.
+   *
+   * @typeParam R The wrapper type.
+   * @typeParam C The client type.
+   * @param Wrapper Has `from(client)`.
+   * @param ClientClass The client class.
+   * @param config The client config.
+   * @param options Settings of the session's cache.
+   * @returns The wrapper.
+   */
+  resource<R, C>(
+    Wrapper: { from(client: C, ...rest: never[]): R },
+    ClientClass: new (config: never) => C,
+    config?: object,
+    options?: CacheOptions,
+  ): R;
+}
+
+/**
+ * Something with a static `from(client)`, e.g. `DynamoDBDocumentClient`: what
+ * {@linkcode resource} wraps a client with.
+ *
+ * @typeParam R The wrapper type.
+ * @typeParam C The client type.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ResourceWrapper } from "@brs/session";
+ * import { STSClient } from "@aws-sdk/client-sts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const Wrapper: ResourceWrapper<{ region: string }, STSClient> = {
+ *   from: () => ({ region: "eu-west-1" }),
+ * };
+ * assertEquals(Wrapper.from(new STSClient({})).region, "eu-west-1");
+ * ```
+ */
+export interface ResourceWrapper<R, C> {
+  /**
+   * Wraps a client.
+   *
+   * @param client The client.
+   * @param rest Nothing is passed for these.
+   * @returns The wrapper.
+   */
+  from(client: C, ...rest: never[]): R;
+}
+
+let _defaultSession: SessionLike | undefined;
+const _clients = new ClientCache<unknown>({ evictionPolicy: "LRU" });
+// Resources are not destroyed on eviction: the client they wrap belongs to
+// `_clients` and is destroyed with it.
+const _resources = new ClientCache<unknown>({
+  evictionPolicy: "LRU",
+  destroyOnEvict: false,
+});
+
+function _checkClass(value: unknown, fn: string): void {
+  if (typeof value !== "function") {
+    throw new BRSValidationError(
+      `Cannot call ${fn}() as 'ClientClass' must be a client class such as STSClient: got a value of type ${typeof value}`,
+      { param: "ClientClass" },
+    );
+  }
+}
+
+function _applyOptions(
+  cache: ClientCache<unknown>,
+  options: CacheOptions | undefined,
+  fn: string,
+): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
+    throw new BRSValidationError(
+      `Cannot call ${fn}() as 'options' must be an object such as { maxSize: 32 }: got a value of type ${
+        options === null ? "null" : typeof options
+      }`,
+      { param: "options" },
+    );
+  }
+  if (options.evictionPolicy !== undefined) {
+    cache.evictionPolicy = options.evictionPolicy;
+  }
+  if ("maxSize" in options && options.maxSize !== cache.maxSize) {
+    cache.maxSize = options.maxSize;
+  }
+}
+
+/**
+ * Sets (or, with `undefined`, unsets) the session that the module-level
+ * {@linkcode client} and {@linkcode resource} delegate to. Clients already
+ * cached at module level stay cached for when no session is set.
+ *
+ * @param session A session, e.g. an `STSRefreshableSession`, or `undefined`.
+ * @throws {BRSValidationError} If `session` has no `client` and `resource` methods.
+ *
+ * @example Usage
+ * ```ts
+ * import { getDefaultSession, type SessionLike, setDefaultSession } from "@brs/session";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * const session: SessionLike = {
+ *   client: (ClientClass) => new ClientClass({} as never),
+ *   resource: (Wrapper, ClientClass) => Wrapper.from(new ClientClass({} as never)),
+ * };
+ * setDefaultSession(session);
+ * assertStrictEquals(getDefaultSession(), session);
+ * setDefaultSession(undefined);
+ * assertStrictEquals(getDefaultSession(), undefined);
+ * ```
+ */
+export function setDefaultSession(session: SessionLike | undefined): void {
+  if (
+    session !== undefined &&
+    (session === null || typeof session !== "object" ||
+      typeof session.client !== "function" ||
+      typeof session.resource !== "function")
+  ) {
+    throw new BRSValidationError(
+      `Cannot set the default session as it must have client() and resource() methods, such as an STSRefreshableSession, or be undefined: got a value of type ${
+        session === null ? "null" : typeof session
+      }`,
+      { param: "session" },
+    );
+  }
+  _defaultSession = session;
+}
+
+/**
+ * Returns the session set by {@linkcode setDefaultSession}, if any.
+ *
+ * @returns The default session, or `undefined`.
+ *
+ * @example Usage
+ * ```ts
+ * import { getDefaultSession } from "@brs/session";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * assertStrictEquals(getDefaultSession(), undefined);
+ * ```
+ */
+export function getDefaultSession(): SessionLike | undefined {
+  return _defaultSession;
+}
+
+/**
+ * Returns a cached AWS SDK v3 client. With a default session set, this is
+ * `session.client(ClientClass, config, options)`. Without one, the client is
+ * built as `new ClientClass(config)` (so the SDK's default credential chain
+ * and region apply unless `config` says otherwise) and kept in a
+ * module-level cache (LRU, unbounded by default): the same class with an
+ * equivalent config (key order and `undefined` values do not matter; functions
+ * and class instances in it count by identity) gives the same instance.
+ * `options` change the module-level cache's `evictionPolicy` and `maxSize`
+ * (evicting at once); evicted clients are `destroy()`ed.
+ *
+ * @typeParam C The client type.
+ * @typeParam Cfg The config type of the client class.
+ * @param ClientClass An AWS SDK v3 client class, e.g. `STSClient`.
+ * @param config Its config, e.g. `{ region: "eu-west-1" }`.
+ * @param options Settings of the module-level cache.
+ * @returns The cached or new client.
+ * @throws {BRSValidationError} If `ClientClass` is not a class, `options` is
+ * not an object or `options.maxSize` is not a non-negative integer.
+ * @throws {ClientCacheError} If `options.evictionPolicy` is not `"LRU"` or `"LFU"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { client } from "@brs/session";
+ * import { STSClient } from "@aws-sdk/client-sts";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * const a = client(STSClient, { region: "eu-west-1", endpoint: "http://127.0.0.1:1" });
+ * const b = client(STSClient, { endpoint: "http://127.0.0.1:1", region: "eu-west-1", maxAttempts: undefined });
+ * assertStrictEquals(a, b);
+ * a.destroy();
+ * ```
+ */
+export function client<C, Cfg extends object = object>(
+  ClientClass: new (config: Cfg) => C,
+  config?: Cfg,
+  options?: CacheOptions,
+): C {
+  const session = _defaultSession;
+  if (session !== undefined) {
+    return session.client(ClientClass, config, options);
+  }
+  _checkClass(ClientClass, "client");
+  _applyOptions(_clients, options, "client");
+  return _clients.getOrCreate(
+    _cacheKey(ClientClass, config),
+    () =>
+      config === undefined
+        ? new (ClientClass as unknown as new () => C)()
+        : new ClientClass(config),
+  ) as C;
+}
+
+/**
+ * Returns a cached higher-level object built as `Wrapper.from(client)` (e.g.
+ * `DynamoDBDocumentClient.from(new DynamoDBClient(...))`), the JavaScript
+ * counterpart of boto3 resources. With a default session set, this is
+ * `session.resource(Wrapper, ClientClass, config, options)`. Without one, the
+ * client comes from the module-level {@linkcode client} cache and the wrapper
+ * is kept in a module-level resource cache keyed by the wrapper (by identity)
+ * and the client's key. `options` change that resource cache. Evicted
+ * wrappers are not destroyed: the client they wrap belongs to the client
+ * cache.
+ *
+ * @typeParam R The wrapper type.
+ * @typeParam C The client type.
+ * @typeParam Cfg The config type of the client class.
+ * @param Wrapper Has a static `from(client)`.
+ * @param ClientClass An AWS SDK v3 client class.
+ * @param config Its config.
+ * @param options Settings of the module-level resource cache.
+ * @returns The cached or new wrapper.
+ * @throws {BRSValidationError} If `Wrapper` has no `from` function, or as
+ * {@linkcode client} does.
+ *
+ * @example Usage
+ * ```ts
+ * import { client, resource } from "@brs/session";
+ * import { STSClient } from "@aws-sdk/client-sts";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * class Wrapped {
+ *   constructor(readonly sts: STSClient) {}
+ *   static from(sts: STSClient): Wrapped {
+ *     return new Wrapped(sts);
+ *   }
+ * }
+ * const config = { region: "eu-west-1", endpoint: "http://127.0.0.1:1" };
+ * const wrapped = resource(Wrapped, STSClient, config);
+ * assertStrictEquals(resource(Wrapped, STSClient, { ...config }), wrapped);
+ * assertStrictEquals(wrapped.sts, client(STSClient, config));
+ * wrapped.sts.destroy();
+ * ```
+ */
+export function resource<R, C, Cfg extends object = object>(
+  Wrapper: ResourceWrapper<R, C>,
+  ClientClass: new (config: Cfg) => C,
+  config?: Cfg,
+  options?: CacheOptions,
+): R {
+  const session = _defaultSession;
+  if (session !== undefined) {
+    return session.resource(Wrapper, ClientClass, config, options);
+  }
+  if (
+    (typeof Wrapper !== "object" && typeof Wrapper !== "function") ||
+    Wrapper === null || typeof Wrapper.from !== "function"
+  ) {
+    throw new BRSValidationError(
+      `Cannot call resource() as 'Wrapper' must have a from(client) function, such as DynamoDBDocumentClient: got a value of type ${
+        Wrapper === null ? "null" : typeof Wrapper
+      }`,
+      { param: "Wrapper" },
+    );
+  }
+  _checkClass(ClientClass, "resource");
+  _applyOptions(_resources, options, "resource");
+  const clientKey = _cacheKey(ClientClass, config);
+  const name: unknown = (Wrapper as { name?: unknown }).name;
+  return _resources.getOrCreate(
+    `${clientKey} => ${typeof name === "string" ? name : ""}${
+      _identityId(Wrapper)
+    }`,
+    () => Wrapper.from(client(ClientClass, config)),
+  ) as R;
+}
+
+/**
+ * Private: empties the module-level caches, destroying the clients, and unsets
+ * the default session (for tests and shutdown).
+ */
+export function _resetDefaultSession(): void {
+  _defaultSession = undefined;
+  _resources.clear({ destroy: false });
+  _clients.clear();
+}
+
+/** Private: the module-level client cache (for tests). */
+export function _defaultClientCache(): ClientCache<unknown> {
+  return _clients;
+}

@@ -1,0 +1,201 @@
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+} from "@std/assert";
+import { _cacheKey, _mergeConfig } from "../src/_cache_key.ts";
+
+class FakeClient {
+  constructor(readonly config?: object) {}
+}
+
+function makeSameNamedClass(): typeof FakeClient {
+  return class FakeClient {
+    constructor(readonly config?: object) {}
+  };
+}
+
+Deno.test("_cacheKey ignores key order and undefined values", () => {
+  const a = _cacheKey(FakeClient, { region: "us-east-1" });
+  assertEquals(
+    _cacheKey(FakeClient, { region: "us-east-1", endpoint: undefined }),
+    a,
+  );
+  assertEquals(
+    _cacheKey(FakeClient, { endpoint: "http://x", region: "us-east-1" }),
+    _cacheKey(FakeClient, { region: "us-east-1", endpoint: "http://x" }),
+  );
+  assertNotEquals(_cacheKey(FakeClient, { region: "us-east-2" }), a);
+});
+
+Deno.test("_cacheKey treats undefined, {} and all-undefined configs alike", () => {
+  const base = _cacheKey(FakeClient);
+  assertEquals(_cacheKey(FakeClient, undefined), base);
+  assertEquals(_cacheKey(FakeClient, {}), base);
+  assertEquals(_cacheKey(FakeClient, { region: undefined }), base);
+  assertEquals(_cacheKey(FakeClient, Object.create(null)), base);
+  assertMatch(base, /^FakeClient#\d+$/);
+});
+
+Deno.test("_cacheKey canonicalises nested plain objects and arrays", () => {
+  assertEquals(
+    _cacheKey(FakeClient, {
+      retry: { mode: "standard", max: 3, extra: undefined },
+      list: [1, "two", { b: 2, a: 1 }],
+    }),
+    _cacheKey(FakeClient, {
+      list: [1, "two", { a: 1, b: 2 }],
+      retry: { max: 3, mode: "standard" },
+    }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { list: [1, 2] }),
+    _cacheKey(FakeClient, { list: [2, 1] }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { maxAttempts: 1 }),
+    _cacheKey(FakeClient, { maxAttempts: "1" }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { a: null }),
+    _cacheKey(FakeClient, {}),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { a: [undefined] }),
+    _cacheKey(FakeClient, { a: [] }),
+  );
+});
+
+Deno.test("_cacheKey counts the class by identity, not by name", () => {
+  const Other = makeSameNamedClass();
+  assertEquals(Other.name, FakeClient.name);
+  assertNotEquals(_cacheKey(Other), _cacheKey(FakeClient));
+  assertNotEquals(
+    _cacheKey(Other, { region: "x" }),
+    _cacheKey(FakeClient, { region: "x" }),
+  );
+  assertEquals(_cacheKey(Other), _cacheKey(Other));
+});
+
+Deno.test("_cacheKey counts functions, class instances, Maps and Dates by identity", () => {
+  const provider = (): Promise<unknown> => Promise.resolve({});
+  const sameBody = (): Promise<unknown> => Promise.resolve({});
+  assertEquals(
+    _cacheKey(FakeClient, { credentials: provider }),
+    _cacheKey(FakeClient, { credentials: provider }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { credentials: provider }),
+    _cacheKey(FakeClient, { credentials: sameBody }),
+  );
+  class Handler {
+    constructor(readonly timeout: number) {}
+  }
+  const handler = new Handler(1);
+  assertEquals(
+    _cacheKey(FakeClient, { requestHandler: handler }),
+    _cacheKey(FakeClient, { requestHandler: handler }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { requestHandler: handler }),
+    _cacheKey(FakeClient, { requestHandler: new Handler(1) }),
+  );
+  const map = new Map([["a", 1]]);
+  assertEquals(
+    _cacheKey(FakeClient, { m: map }),
+    _cacheKey(FakeClient, { m: map }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { m: map }),
+    _cacheKey(FakeClient, { m: new Map([["a", 1]]) }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { d: new Date(0) }),
+    _cacheKey(FakeClient, { d: new Date(0) }),
+  );
+});
+
+Deno.test("_cacheKey handles cycles, symbols and bigints", () => {
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  assertEquals(
+    _cacheKey(FakeClient, { c: cyclic }),
+    _cacheKey(FakeClient, { c: cyclic }),
+  );
+  const sym = Symbol("x");
+  assertEquals(
+    _cacheKey(FakeClient, { s: sym }),
+    _cacheKey(FakeClient, { s: sym }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { s: sym }),
+    _cacheKey(FakeClient, { s: Symbol("x") }),
+  );
+  assertEquals(
+    _cacheKey(FakeClient, { s: Symbol.for("k") }),
+    _cacheKey(FakeClient, { s: Symbol.for("k") }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { n: 1n }),
+    _cacheKey(FakeClient, { n: 1 }),
+  );
+});
+
+Deno.test("_cacheKey never puts a secret in the key", () => {
+  const secretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+  const sessionToken = "FwoGZXIvYXdzEXAMPLETOKENVALUE0123456789";
+  const accessKeyId = "AKIAEXAMPLEKEYID1234";
+  const configs: Record<string, unknown>[] = [
+    { credentials: { accessKeyId, secretAccessKey, sessionToken } },
+    { credentials: { accessKeyId, secretAccessKey }, region: "eu-west-1" },
+    { secretAccessKey, sessionToken },
+    { nested: { deeper: [{ sessionToken }] } },
+    { token: { token: sessionToken } },
+  ];
+  for (const config of configs) {
+    const key = _cacheKey(FakeClient, config);
+    for (const secret of [secretAccessKey, sessionToken, accessKeyId]) {
+      assert(!key.includes(secret), key);
+      assert(!key.includes(JSON.stringify(secret)), key);
+    }
+  }
+});
+
+Deno.test("_cacheKey gives equal credentials objects the same key, and different ones another", () => {
+  const credentials = { accessKeyId: "AKIA1", secretAccessKey: "secret-1" };
+  assertEquals(
+    _cacheKey(FakeClient, { credentials }),
+    _cacheKey(FakeClient, { credentials: { ...credentials } }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { credentials }),
+    _cacheKey(FakeClient, {
+      credentials: { ...credentials, secretAccessKey: "secret-2" },
+    }),
+  );
+  assertNotEquals(
+    _cacheKey(FakeClient, { credentials }),
+    _cacheKey(FakeClient, {
+      credentials: { ...credentials, accessKeyId: "AKIA2" },
+    }),
+  );
+});
+
+Deno.test("_mergeConfig lets undefined values keep the defaults", () => {
+  const provider = (): Promise<unknown> => Promise.resolve({});
+  const defaults = { region: "eu-west-1", credentials: provider };
+  assertEquals(_mergeConfig(defaults), defaults);
+  assertEquals(
+    _mergeConfig(defaults, { region: undefined, endpoint: "http://x" }),
+    { region: "eu-west-1", credentials: provider, endpoint: "http://x" },
+  );
+  assertEquals(
+    _mergeConfig(defaults, { region: "us-east-1" }).region,
+    "us-east-1",
+  );
+  assertEquals(
+    _cacheKey(FakeClient, _mergeConfig(defaults, { region: undefined })),
+    _cacheKey(FakeClient, _mergeConfig(defaults, {})),
+  );
+});
