@@ -1,0 +1,576 @@
+/**
+ * Private: the only module of `@brs/session` that starts processes (the only
+ * caller of `Deno.Command`). It checks MFA commands against an allowlist,
+ * queries (never requests) the `run` permission, runs the program without a
+ * shell with bounded output and a hard timeout, and maps every failure to a
+ * {@linkcode BRSConfigurationError} that never carries the command's stdout
+ * (which may hold the MFA code).
+ *
+ * @module
+ */
+
+import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
+
+/**
+ * The OTP tools allowed without configuration.
+ *
+ * - `ykman`: YubiKey Manager (`ykman oath accounts code --single ACCOUNT`)
+ * - `oathtool`: OATH Toolkit (`oathtool --totp -b SECRET`)
+ * - `op`: 1Password CLI (`op item get ITEM --otp`)
+ * - `bw`: Bitwarden CLI (`bw get totp ITEM`)
+ * - `gopass`: gopass (`gopass otp -o PATH`)
+ * - `pass`: pass with pass-otp (`pass otp PATH`)
+ * - `keepassxc-cli`: KeePassXC (`keepassxc-cli show -t DB ENTRY`)
+ *
+ * `2fa` and `totp-cli` are left out on purpose: they are generic names that
+ * different, unrelated packages install, so a name alone says little about
+ * what runs. Add them with `allowedCommands` if you use them.
+ */
+export const _BUILTIN_ALLOWED_COMMANDS: readonly string[] = Object.freeze([
+  "ykman",
+  "oathtool",
+  "op",
+  "bw",
+  "gopass",
+  "pass",
+  "keepassxc-cli",
+]);
+
+/** Default timeout of an MFA command, in milliseconds. */
+export const _DEFAULT_TIMEOUT_MS = 30_000;
+/** Bytes of stdout read at most; more is an error and the process is killed. */
+export const _STDOUT_LIMIT = 4096;
+/** Bytes of stderr kept (the rest is read and dropped). */
+export const _STDERR_LIMIT = 4096;
+/** Time between SIGTERM and SIGKILL when a command is stopped. */
+const _KILL_GRACE_MS = 500;
+
+/** The options of an MFA command, validated. */
+export interface _CommandOptions {
+  /** Milliseconds before the command is killed. */
+  timeoutMs: number;
+  /** Working directory of the command. */
+  cwd: string | undefined;
+  /** Extra environment variables. */
+  env: Record<string, string> | undefined;
+  /** Start from an empty environment. */
+  clearEnv: boolean;
+  /** Commands allowed in addition to the built-in list. */
+  allowedCommands: readonly string[];
+}
+
+const _FORBIDDEN_OPTION_KEYS = new Set([
+  "stdout",
+  "stderr",
+  "stdin",
+  "shell",
+  "detached",
+  "uid",
+  "gid",
+  "windowsRawArguments",
+  "args",
+  "signal",
+]);
+const _KNOWN_OPTION_KEYS = new Set([
+  "timeoutMs",
+  "cwd",
+  "env",
+  "clearEnv",
+  "allowedCommands",
+]);
+
+function _typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value;
+}
+
+function _isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    return false;
+  }
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Validates `mfaTokenProviderOptions` for a command provider.
+ *
+ * @param options The options given (may be `undefined`).
+ * @returns The validated options with defaults.
+ * @throws {BRSValidationError} If a key is unknown or forbidden, or a value has the wrong type.
+ */
+export function _validateCommandOptions(options: unknown): _CommandOptions {
+  if (options === undefined) {
+    return {
+      timeoutMs: _DEFAULT_TIMEOUT_MS,
+      cwd: undefined,
+      env: undefined,
+      clearEnv: false,
+      allowedCommands: [],
+    };
+  }
+  if (!_isPlainObject(options)) {
+    throw new BRSValidationError(
+      `Cannot use 'mfaTokenProviderOptions' as it must be an object: got ${
+        _typeName(options)
+      }`,
+      { param: "mfaTokenProviderOptions" },
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (_FORBIDDEN_OPTION_KEYS.has(key)) {
+      throw new BRSValidationError(
+        `Cannot use 'mfaTokenProviderOptions.${key}' as MFA commands always run without a shell, with stdin closed and stdout/stderr captured: remove '${key}' (allowed: timeoutMs, cwd, env, clearEnv, allowedCommands)`,
+        { param: `mfaTokenProviderOptions.${key}` },
+      );
+    }
+    if (!_KNOWN_OPTION_KEYS.has(key)) {
+      throw new BRSValidationError(
+        `Cannot use 'mfaTokenProviderOptions.${key}' as it is not a known option: use timeoutMs, cwd, env, clearEnv or allowedCommands`,
+        { param: `mfaTokenProviderOptions.${key}` },
+      );
+    }
+  }
+  const { timeoutMs, cwd, env, clearEnv, allowedCommands } = options;
+  if (
+    timeoutMs !== undefined &&
+    !(typeof timeoutMs === "number" && Number.isInteger(timeoutMs) &&
+      timeoutMs > 0 && timeoutMs <= 2_147_483_647)
+  ) {
+    throw new BRSValidationError(
+      `Cannot use 'mfaTokenProviderOptions.timeoutMs' as it must be a positive integer number of milliseconds: got ${
+        typeof timeoutMs === "number" ? timeoutMs : _typeName(timeoutMs)
+      }`,
+      { param: "mfaTokenProviderOptions.timeoutMs" },
+    );
+  }
+  if (cwd !== undefined && (typeof cwd !== "string" || cwd === "")) {
+    throw new BRSValidationError(
+      `Cannot use 'mfaTokenProviderOptions.cwd' as it must be a non-empty string: got ${
+        cwd === "" ? "an empty string" : _typeName(cwd)
+      }`,
+      { param: "mfaTokenProviderOptions.cwd" },
+    );
+  }
+  if (env !== undefined) {
+    if (!_isPlainObject(env)) {
+      throw new BRSValidationError(
+        `Cannot use 'mfaTokenProviderOptions.env' as it must be an object of strings: got ${
+          _typeName(env)
+        }`,
+        { param: "mfaTokenProviderOptions.env" },
+      );
+    }
+    for (const [name, value] of Object.entries(env)) {
+      // Never echo the value: environment variables often hold secrets.
+      if (typeof value !== "string") {
+        throw new BRSValidationError(
+          `Cannot use 'mfaTokenProviderOptions.env.${name}' as it must be a string: got ${
+            _typeName(value)
+          }`,
+          { param: `mfaTokenProviderOptions.env.${name}` },
+        );
+      }
+      if (name === "" || name.includes("=") || name.includes("\0")) {
+        throw new BRSValidationError(
+          `Cannot use 'mfaTokenProviderOptions.env' as the variable name '${name}' is not valid: names must be non-empty and contain no '=' or NUL`,
+          { param: "mfaTokenProviderOptions.env" },
+        );
+      }
+    }
+  }
+  if (clearEnv !== undefined && typeof clearEnv !== "boolean") {
+    throw new BRSValidationError(
+      `Cannot use 'mfaTokenProviderOptions.clearEnv' as it must be a boolean: got ${
+        _typeName(clearEnv)
+      }`,
+      { param: "mfaTokenProviderOptions.clearEnv" },
+    );
+  }
+  if (allowedCommands !== undefined) {
+    if (
+      !Array.isArray(allowedCommands) ||
+      !allowedCommands.every((c) => typeof c === "string" && c !== "")
+    ) {
+      throw new BRSValidationError(
+        `Cannot use 'mfaTokenProviderOptions.allowedCommands' as it must be an array of non-empty strings (command names or paths): got ${
+          Array.isArray(allowedCommands)
+            ? "an array with a non-string or empty item"
+            : _typeName(allowedCommands)
+        }`,
+        { param: "mfaTokenProviderOptions.allowedCommands" },
+      );
+    }
+  }
+  return {
+    timeoutMs: timeoutMs ?? _DEFAULT_TIMEOUT_MS,
+    cwd,
+    env: env === undefined ? undefined : { ...(env as Record<string, string>) },
+    clearEnv: clearEnv ?? false,
+    allowedCommands: Object.freeze([
+      ...(allowedCommands as string[] | undefined ?? []),
+    ]),
+  };
+}
+
+const _IS_WINDOWS = Deno.build.os === "windows";
+
+function _hasSeparator(path: string): boolean {
+  return path.includes("/") || (_IS_WINDOWS && path.includes("\\"));
+}
+
+function _isAbsolute(path: string): boolean {
+  return path.startsWith("/") ||
+    (_IS_WINDOWS && (/^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\")));
+}
+
+function _basename(path: string): string {
+  const parts = path.split(_IS_WINDOWS ? /[\\/]/ : "/");
+  let base = parts[parts.length - 1] ?? "";
+  if (_IS_WINDOWS) base = base.replace(/\.(exe|cmd|bat|com)$/i, "");
+  return base;
+}
+
+/**
+ * Checks a program against the allowlist: the built-in OTP tools plus
+ * `allowedCommands`. Allowed are a bare name in either list, an absolute path
+ * whose basename is in either list (as a bare name), and any path listed
+ * exactly in `allowedCommands`. A relative path with a separator (`./x`) is
+ * allowed only when listed exactly. Shells and interpreters (`sh`, `bash`,
+ * `env`, `python`, `node`, `deno`, `sudo`, ...) are not in the built-in list,
+ * so they are refused unless the user lists them: that is their explicit
+ * choice to run arbitrary code.
+ *
+ * @param command The program (first element of the command).
+ * @param allowedCommands Extra allowed names or paths.
+ * @throws {BRSConfigurationError} If the program is not allowed.
+ */
+export function _checkAllowedCommand(
+  command: string,
+  allowedCommands: readonly string[],
+): void {
+  if (command === "") {
+    throw new BRSValidationError(
+      'Cannot use \'mfaTokenProvider\' as the program name is empty: give a command such as ["ykman", "oath", "code", "--single", "ACCOUNT"]',
+      { param: "mfaTokenProvider" },
+    );
+  }
+  if (allowedCommands.includes(command)) return;
+  const bareAllowed = (name: string): boolean =>
+    _BUILTIN_ALLOWED_COMMANDS.includes(name) ||
+    allowedCommands.some((c) => !_hasSeparator(c) && _basename(c) === name);
+  if (!_hasSeparator(command)) {
+    if (bareAllowed(_IS_WINDOWS ? _basename(command) : command)) return;
+  } else if (_isAbsolute(command)) {
+    if (bareAllowed(_basename(command))) return;
+  }
+  const why = _hasSeparator(command) && !_isAbsolute(command)
+    ? "relative paths are allowed only when listed exactly"
+    : "it is not in the allowlist of MFA tools";
+  throw new BRSConfigurationError(
+    `Cannot run MFA command '${command}' as ${why} (built in: ${
+      _BUILTIN_ALLOWED_COMMANDS.join(", ")
+    }): add '${command}' to mfaTokenProviderOptions.allowedCommands (CLI: allowed_commands in the profile) if you trust it`,
+    { param: "mfaTokenProvider", details: { command } },
+  );
+}
+
+/**
+ * Checks that the `run` permission for `command` is granted. Only queries:
+ * never prompts, never hangs.
+ *
+ * @param command The program.
+ * @throws {BRSConfigurationError} If the permission is not granted.
+ */
+export async function _checkRunPermission(command: string): Promise<void> {
+  const status = await Deno.permissions.query({ name: "run", command });
+  if (status.state !== "granted") {
+    throw new BRSConfigurationError(
+      `Cannot run MFA command '${command}' as Deno's run permission for it is ${
+        status.state === "denied" ? "denied" : "not granted"
+      }: add --allow-run=${command} to the deno command`,
+      {
+        code: "PermissionDenied",
+        param: "mfaTokenProvider",
+        details: { command, permission: `--allow-run=${command}` },
+      },
+    );
+  }
+}
+
+/** Standalone 6-digit groups (not part of a longer run of letters or digits). */
+const _TOKEN_RE = /(?<![0-9A-Za-z_])[0-9]{6}(?![0-9A-Za-z_])/g;
+
+/**
+ * The first lines of stderr, for error messages: at most 3 lines and 300
+ * characters, with anything that looks like a 6-digit code redacted.
+ */
+function _stderrHead(bytes: Uint8Array): string {
+  const text = new TextDecoder().decode(bytes);
+  const head = text.split(/\r?\n/).filter((l) => l.trim() !== "").slice(0, 3)
+    .join("\n").slice(0, 300);
+  return head.replace(_TOKEN_RE, "[REDACTED]");
+}
+
+/** Reads a stream into at most `limit` bytes; calls `onOverflow` (once) when more arrives. */
+async function _readCapped(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  onOverflow: (() => void) | undefined,
+  readers: ReadableStreamDefaultReader<Uint8Array>[],
+): Promise<{ bytes: Uint8Array; total: number }> {
+  const reader = stream.getReader();
+  readers.push(reader);
+  const buffer = new Uint8Array(limit);
+  let kept = 0;
+  let total = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      const room = limit - kept;
+      if (room > 0) {
+        const part = value.subarray(0, room);
+        buffer.set(part, kept);
+        kept += part.length;
+      }
+      total += value.length;
+      if (total > limit && onOverflow !== undefined) {
+        onOverflow();
+        await reader.cancel().catch(() => {});
+        break;
+      }
+    }
+  } catch {
+    // Cancelled or broken pipe: keep what was read.
+  } finally {
+    reader.releaseLock();
+  }
+  return { bytes: buffer.subarray(0, kept), total };
+}
+
+/**
+ * Runs an MFA command and returns the last standalone 6-digit group of its
+ * stdout. No shell, stdin closed, stdout capped at 4 KiB (more is an error
+ * and the process is killed), stderr kept up to 4 KiB, SIGTERM at the timeout
+ * and SIGKILL after a short grace; the process is always awaited.
+ *
+ * @param argv The program and its arguments (already allowlisted).
+ * @param options Validated options.
+ * @param signal Aborts the run: the process is killed and the promise rejects with `signal.reason`.
+ * @returns The 6-digit code.
+ * @throws {BRSConfigurationError} If the permission is missing, the program is
+ * missing or not executable, it exits non-zero or by a signal, it times out,
+ * prints too much, or prints no 6-digit code.
+ */
+export async function _runTokenCommand(
+  argv: readonly string[],
+  options: _CommandOptions,
+  signal?: AbortSignal,
+): Promise<string> {
+  const [command, ...args] = argv;
+  if (command === undefined) {
+    throw new BRSValidationError("Cannot run MFA command as it is empty", {
+      param: "mfaTokenProvider",
+    });
+  }
+  signal?.throwIfAborted();
+  await _checkRunPermission(command);
+  signal?.throwIfAborted();
+  const baseDetails = { command, timeoutMs: options.timeoutMs };
+
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(command, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      clearEnv: options.clearEnv,
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new BRSConfigurationError(
+        `Cannot run MFA command '${command}' as it was not found${
+          options.cwd === undefined ? "" : " (or the cwd does not exist)"
+        }: install it, check PATH, or give its absolute path`,
+        {
+          code: "CommandNotFound",
+          param: "mfaTokenProvider",
+          details: baseDetails,
+          cause: error,
+        },
+      );
+    }
+    if (
+      error instanceof Deno.errors.PermissionDenied ||
+      error instanceof Deno.errors.NotCapable
+    ) {
+      throw new BRSConfigurationError(
+        `Cannot run MFA command '${command}' as permission was denied: make it executable and add --allow-run=${command} to the deno command`,
+        {
+          code: "PermissionDenied",
+          param: "mfaTokenProvider",
+          details: { ...baseDetails, permission: `--allow-run=${command}` },
+          cause: error,
+        },
+      );
+    }
+    throw new BRSConfigurationError(
+      `Cannot run MFA command '${command}': ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+      {
+        code: "CommandFailed",
+        param: "mfaTokenProvider",
+        details: baseDetails,
+        cause: error,
+      },
+    );
+  }
+
+  let exited = false;
+  let stopReason: "timeout" | "too-large" | "aborted" | undefined;
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
+
+  function stop(reason: "timeout" | "too-large" | "aborted"): void {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    if (!exited) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      graceTimer = setTimeout(() => {
+        graceTimer = undefined;
+        if (!exited) {
+          try {
+            child.kill("SIGKILL");
+          } catch { /* already gone */ }
+        }
+      }, _KILL_GRACE_MS);
+    }
+    // A grandchild may hold the pipes open: stop reading now.
+    for (const reader of readers) reader.cancel().catch(() => {});
+  }
+
+  const timer = setTimeout(() => stop("timeout"), options.timeoutMs);
+  const onAbort = (): void => stop("aborted");
+  signal?.addEventListener("abort", onAbort, { once: true });
+
+  const statusPromise = child.status.then((status) => {
+    exited = true;
+    return status;
+  });
+  let stdout: { bytes: Uint8Array; total: number };
+  let stderr: { bytes: Uint8Array; total: number };
+  let status: Deno.CommandStatus;
+  try {
+    [stdout, stderr, status] = await Promise.all([
+      _readCapped(
+        child.stdout,
+        _STDOUT_LIMIT,
+        () => stop("too-large"),
+        readers,
+      ),
+      _readCapped(child.stderr, _STDERR_LIMIT, undefined, readers),
+      statusPromise,
+    ]);
+  } finally {
+    clearTimeout(timer);
+    if (graceTimer !== undefined) clearTimeout(graceTimer);
+    signal?.removeEventListener("abort", onAbort);
+  }
+
+  const details = {
+    ...baseDetails,
+    exitCode: status.code,
+    signal: status.signal ?? undefined,
+    stderrHead: _stderrHead(stderr.bytes),
+  };
+  const stderrNote = details.stderrHead === ""
+    ? ""
+    : `; stderr: ${details.stderrHead}`;
+
+  if (stopReason === "aborted") {
+    throw signal?.reason ??
+      new DOMException("The MFA command was aborted", "AbortError");
+  }
+  if (stopReason === "timeout") {
+    throw new BRSConfigurationError(
+      `Cannot get an MFA code as command '${command}' did not finish within ${options.timeoutMs} ms and was killed: check that it does not wait for input (stdin is closed) or raise mfaTokenProviderOptions.timeoutMs${stderrNote}`,
+      { code: "CommandTimeout", param: "mfaTokenProvider", details },
+    );
+  }
+  if (stopReason === "too-large") {
+    throw new BRSConfigurationError(
+      `Cannot get an MFA code as command '${command}' printed output too large (more than ${_STDOUT_LIMIT} bytes on stdout) and was killed: make it print only the code`,
+      { code: "CommandOutputTooLarge", param: "mfaTokenProvider", details },
+    );
+  }
+  if (!status.success) {
+    const how = status.signal !== null
+      ? `was killed by ${status.signal}`
+      : `exited with code ${status.code}`;
+    throw new BRSConfigurationError(
+      `Cannot get an MFA code as command '${command}' ${how}${stderrNote}`,
+      { code: "CommandFailed", param: "mfaTokenProvider", details },
+    );
+  }
+  const text = new TextDecoder().decode(stdout.bytes);
+  const matches = text.match(_TOKEN_RE);
+  const token = matches?.[matches.length - 1];
+  if (token === undefined) {
+    throw new BRSConfigurationError(
+      `Cannot get an MFA code as command '${command}' printed no standalone 6-digit code on stdout (${stdout.total} bytes): check its arguments${stderrNote}`,
+      {
+        code: "NoTokenInOutput",
+        param: "mfaTokenProvider",
+        details: { ...details, stdoutBytes: stdout.total },
+      },
+    );
+  }
+  return token;
+}
+
+// ---------------------------------------------------------------------------
+// CLI `exec` (owned by the CLI, issue 6): starts the user's command with
+// inherited stdio. Kept apart from the MFA runner above on purpose: no
+// allowlist (the user names the command to run), no output capture.
+// ---------------------------------------------------------------------------
+
+/** Options of {@linkcode _spawnExecChild}. */
+export interface _ExecChildOptions {
+  /** The child's environment. */
+  env: Record<string, string>;
+  /** Start from an empty environment instead of the parent's (so variables can be removed). */
+  clearEnv?: boolean;
+}
+
+/**
+ * Starts the CLI `exec` child without a shell, stdin/stdout/stderr inherited.
+ *
+ * @param command The program (looked up on PATH).
+ * @param args Its arguments.
+ * @param options Environment.
+ * @returns The running child.
+ * @throws {Deno.errors.NotFound} The program does not exist.
+ * @throws {Deno.errors.NotCapable} Without `--allow-run`.
+ */
+export function _spawnExecChild(
+  command: string,
+  args: string[],
+  options: _ExecChildOptions,
+): Deno.ChildProcess {
+  return new Deno.Command(command, {
+    args,
+    env: options.env,
+    clearEnv: options.clearEnv ?? false,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+}
