@@ -1,0 +1,612 @@
+/**
+ * The refresh engine shared by every session kind (DESIGN.md section 4).
+ *
+ * One state per session: the current credentials, their deadlines on the
+ * monotonic clock, at most one in-flight attempt, and the last failure with
+ * its backoff.
+ *
+ * Choices written down here (the design leaves them open):
+ *
+ * - Safety margin: credentials count as expired 10 s before their expiry
+ *   (at most 10 % of their lifetime for very short-lived test credentials).
+ * - Windows (rule 5): when `advisoryTimeout` is more than half the lifetime,
+ *   both windows are scaled by the same factor so the advisory window plus
+ *   its 10 % jitter is at most half the lifetime (a `warning` event says so).
+ *   The jittered advisory point is never earlier than half the lifetime.
+ * - Backoff: advisory-window failures wait 5-10 min (never past the
+ *   mandatory point). Later failures wait `1 s * 2^(n-1)` capped at 60 s,
+ *   jittered to 50-100 % of that. Success resets the count.
+ * - Non-recoverable errors (AccessDenied, rejected MFA, ValidationError,
+ *   MalformedPolicyDocument, RegionDisabled, InvalidClientTokenId,
+ *   `BRSValidationError`, `BRSConfigurationError`) reach every waiting caller
+ *   at once. With no usable credentials left, the same error is given at once
+ *   to callers for a fixed 1 s hold-off (no exponential wait); the first call
+ *   after that tries again, so a loop of callers makes at most one attempt
+ *   per second. The background timer (`deferRefresh: false`) never retries
+ *   faster than the exponential backoff, whatever the error.
+ *   `refresh({ force: true })` ignores any backoff.
+ * - Every attempt is bounded by `attemptTimeout` (default 60 s): its signal
+ *   is aborted and the attempt fails, so waiters never hang forever. That
+ *   timer is not unref'd (someone may be waiting); the background timer is.
+ *
+ * @module
+ */
+
+import {
+  BRSConfigurationError,
+  BRSError,
+  BRSRefreshError,
+  BRSValidationError,
+} from "./errors.ts";
+import type { Clock } from "./types.ts";
+
+/** Credentials as the engine keeps them (the AWS SDK's identity shape). */
+export interface _CredentialSnapshot {
+  /** The access key id. */
+  readonly accessKeyId: string;
+  /** The secret access key. */
+  readonly secretAccessKey: string;
+  /** The session token. */
+  readonly sessionToken?: string;
+  /** The expiry. */
+  readonly expiration: Date;
+}
+
+/** What a fetch resolves to. */
+export interface _FetchResult {
+  /** The new credentials. */
+  credentials: {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken?: string;
+    expiration: Date;
+  };
+  /** The `Date` header of the STS reply, if known (rule 7). */
+  serverDate?: Date;
+}
+
+/** Events the engine reports. */
+export type _RefresherEvent =
+  | { type: "refresh"; credentials: _CredentialSnapshot }
+  | { type: "refresh-error"; error: BRSError; retryAt: Date | undefined }
+  | { type: "warning"; code: string; message: string };
+
+/** Options of {@linkcode _Refresher}. */
+export interface _RefresherOptions {
+  /** Gets new credentials; should honour the signal. */
+  fetch: (signal: AbortSignal) => Promise<_FetchResult>;
+  /** Seconds before expiry at which a background refresh starts. */
+  advisoryTimeout: number;
+  /** Seconds before expiry from which callers wait for the refresh. */
+  mandatoryTimeout: number;
+  /** Wall clock and monotonic clock, both in milliseconds. */
+  clock: Clock;
+  /** Random numbers in [0, 1) for jitter. @default {Math.random} */
+  random?: () => number;
+  /** Receives events; must not throw. */
+  onEvent?: (event: _RefresherEvent) => void;
+  /** Seconds an attempt may take before it is aborted. @default {60} */
+  attemptTimeout?: number;
+  /** Keep credentials fresh with a background timer (and fetch at once). @default {false} */
+  background?: boolean;
+  /** Tells whether an error is non-recoverable. @default {_isNonRecoverable} */
+  isNonRecoverable?: (error: unknown) => boolean;
+}
+
+/** Seconds before expiry at which credentials count as expired. */
+export const _SAFETY_MARGIN_SECONDS = 10;
+/** First backoff after a failure in the mandatory window or later. */
+export const _MIN_BACKOFF_MS = 1_000;
+/** Largest backoff after repeated failures. */
+export const _MAX_BACKOFF_MS = 60_000;
+/** Shortest backoff after a failure in the advisory window. */
+export const _ADVISORY_BACKOFF_MS = 5 * 60_000;
+/** Hold-off after a non-recoverable error with no usable credentials. */
+export const _NON_RECOVERABLE_HOLD_OFF_MS = 1_000;
+const _MAX_TIMER_MS = 2 ** 31 - 1;
+
+const _NON_RECOVERABLE_CODES = new Set([
+  "AccessDenied",
+  "AccessDeniedException",
+  "ValidationError",
+  "MalformedPolicyDocument",
+  "MalformedPolicyDocumentException",
+  "PackedPolicyTooLarge",
+  "PackedPolicyTooLargeException",
+  "RegionDisabled",
+  "RegionDisabledException",
+  "InvalidClientTokenId",
+  "InvalidParameterValue",
+  "MfaRejected",
+]);
+
+/** The error code of an SDK or BRS error, if any. */
+export function _errorCode(error: unknown): string | undefined {
+  if (error instanceof BRSError) return error.code;
+  if (typeof error !== "object" || error === null) return undefined;
+  const e = error as { name?: unknown; Code?: unknown; code?: unknown };
+  for (const v of [e.Code, e.name, e.code]) {
+    if (typeof v === "string" && v !== "Error" && v.length > 0) return v;
+  }
+  return undefined;
+}
+
+/**
+ * Tells whether a refresh error is non-recoverable: retrying it soon will not
+ * help (AccessDenied, rejected MFA, bad request, bad settings).
+ */
+export function _isNonRecoverable(error: unknown): boolean {
+  if (
+    error instanceof BRSValidationError ||
+    error instanceof BRSConfigurationError
+  ) return true;
+  if (error instanceof BRSRefreshError) {
+    return error.details["recoverable"] === false ||
+      _NON_RECOVERABLE_CODES.has(error.code);
+  }
+  const code = _errorCode(error);
+  return code !== undefined && _NON_RECOVERABLE_CODES.has(code);
+}
+
+interface _Attempt {
+  /** Rejects when the attempt fails. */
+  strict: Promise<_CredentialSnapshot>;
+  /** On failure, falls back to the current credentials while usable. */
+  lenient: Promise<_CredentialSnapshot>;
+  controller: AbortController;
+}
+
+/**
+ * The refresh engine: see the module doc for the rules it keeps.
+ */
+export class _Refresher {
+  readonly #fetch: (signal: AbortSignal) => Promise<_FetchResult>;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #onEvent: (event: _RefresherEvent) => void;
+  readonly #advisoryMs: number;
+  readonly #mandatoryMs: number;
+  readonly #attemptTimeoutMs: number;
+  readonly #background: boolean;
+  readonly #isNonRecoverable: (error: unknown) => boolean;
+
+  #current: _CredentialSnapshot | undefined;
+  #currentPromise: Promise<_CredentialSnapshot> | undefined;
+  /** Until this monotonic time, `get()` returns `#currentPromise` and does nothing else. */
+  #freshUntil = -Infinity;
+  #advisoryAt = -Infinity;
+  #mandatoryAt = -Infinity;
+  #unusableAt = -Infinity;
+  #invalidated = false;
+  #attempt: _Attempt | undefined;
+  /** The last failure, while it matters. */
+  #failure: BRSError | undefined;
+  #retryAt = -Infinity;
+  /** The background timer's next attempt: exponential backoff, also after non-recoverable errors. */
+  #backgroundRetryAt = -Infinity;
+  #failures = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #warnedLifetime: number | undefined;
+
+  /**
+   * Creates the engine. With `background: true` the first fetch starts at once.
+   *
+   * @param options Fetch function, windows, clock, jitter source and event sink.
+   */
+  constructor(options: _RefresherOptions) {
+    this.#fetch = options.fetch;
+    this.#clock = options.clock;
+    this.#random = options.random ?? Math.random;
+    this.#onEvent = options.onEvent ?? (() => {});
+    this.#advisoryMs = options.advisoryTimeout * 1000;
+    this.#mandatoryMs = options.mandatoryTimeout * 1000;
+    this.#attemptTimeoutMs = (options.attemptTimeout ?? 60) * 1000;
+    this.#background = options.background ?? false;
+    this.#isNonRecoverable = options.isNonRecoverable ?? _isNonRecoverable;
+    if (this.#background) this.#tick();
+  }
+
+  /** The current credentials, if any (no refresh, no checks). */
+  get current(): _CredentialSnapshot | undefined {
+    return this.#current;
+  }
+
+  /** Whether a refresh attempt is in flight. */
+  get refreshing(): boolean {
+    return this.#attempt !== undefined;
+  }
+
+  /** Whether a background timer is scheduled (for tests). */
+  get timerScheduled(): boolean {
+    return this.#timer !== undefined;
+  }
+
+  /** Monotonic deadlines of the current credentials (for tests). */
+  get deadlines(): {
+    advisoryAt: number;
+    mandatoryAt: number;
+    unusableAt: number;
+    freshUntil: number;
+    retryAt: number;
+  } {
+    return {
+      advisoryAt: this.#advisoryAt,
+      mandatoryAt: this.#mandatoryAt,
+      unusableAt: this.#unusableAt,
+      freshUntil: this.#freshUntil,
+      retryAt: this.#retryAt,
+    };
+  }
+
+  /**
+   * Returns usable credentials, refreshing as the rules say. The fast path
+   * (fresh credentials) returns a promise made once per refresh.
+   *
+   * @returns The credentials.
+   */
+  get(): Promise<_CredentialSnapshot> {
+    if (this.#clock.monotonic() < this.#freshUntil) {
+      return this.#currentPromise as Promise<_CredentialSnapshot>;
+    }
+    return this.#slowGet();
+  }
+
+  #slowGet(): Promise<_CredentialSnapshot> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const now = this.#clock.monotonic();
+    if (this.#usable(now)) {
+      const currentPromise = this.#currentPromise as Promise<
+        _CredentialSnapshot
+      >;
+      if (now < this.#mandatoryAt) {
+        // Advisory window: never wait.
+        if (this.#attempt === undefined && now >= this.#retryAt) {
+          this.#start();
+        }
+        return currentPromise;
+      }
+      // Mandatory window: wait for the one attempt; on failure get the current credentials.
+      if (this.#attempt !== undefined) return this.#attempt.lenient;
+      if (now < this.#retryAt) return currentPromise;
+      return this.#start().lenient;
+    }
+    // No usable credentials.
+    if (this.#attempt !== undefined) return this.#attempt.strict;
+    if (this.#failure !== undefined && now < this.#retryAt) {
+      return Promise.reject(this.#failure);
+    }
+    return this.#start().strict;
+  }
+
+  /**
+   * Refreshes: with `force`, always runs (or joins) an attempt, ignoring
+   * backoff; without, only when the credentials are not fresh and no backoff
+   * is running (within a backoff: the current credentials if usable, else the
+   * last failure). Rejects when the attempt it waits for fails, even if the
+   * current credentials still work.
+   *
+   * @param options `force`: refresh even if the credentials are fresh.
+   * @returns The credentials after the refresh.
+   */
+  refresh(options: { force?: boolean } = {}): Promise<_CredentialSnapshot> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const now = this.#clock.monotonic();
+    if (!options.force && now < this.#freshUntil && now < this.#advisoryAt) {
+      return this.#currentPromise as Promise<_CredentialSnapshot>;
+    }
+    if (this.#attempt !== undefined) return this.#attempt.strict;
+    if (!options.force && this.#failure !== undefined && now < this.#retryAt) {
+      // Within a backoff: no new attempt without `force`.
+      return this.#usable(now)
+        ? this.#currentPromise as Promise<_CredentialSnapshot>
+        : Promise.reject(this.#failure);
+    }
+    return this.#start().strict;
+  }
+
+  /**
+   * Marks `accessKeyId` as bad if it is still the current key, and starts
+   * one refresh. Later calls with the same key do nothing.
+   *
+   * @param accessKeyId The key a service rejected (e.g. ExpiredToken).
+   * @returns Whether this call invalidated the current credentials.
+   */
+  invalidate(accessKeyId: string): boolean {
+    if (
+      this.#closed || this.#invalidated || this.#current === undefined ||
+      this.#current.accessKeyId !== accessKeyId
+    ) return false;
+    this.#invalidated = true;
+    this.#freshUntil = -Infinity;
+    this.#unusableAt = -Infinity;
+    this.#failure = undefined;
+    this.#retryAt = -Infinity;
+    if (this.#attempt === undefined) this.#start();
+    return true;
+  }
+
+  /** Stops the timer, aborts the attempt in flight; later calls reject. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#freshUntil = -Infinity;
+    this.#clearTimer();
+    this.#attempt?.controller.abort(this.#closedError());
+  }
+
+  #closedError(): BRSError {
+    return new BRSError(
+      "Cannot get credentials as the session is closed: create a new session",
+      { code: "SessionClosed" },
+    );
+  }
+
+  #usable(now: number): boolean {
+    return this.#current !== undefined && !this.#invalidated &&
+      now < this.#unusableAt;
+  }
+
+  #start(): _Attempt {
+    const controller = new AbortController();
+    const strict = this.#run(controller);
+    const lenient = strict.catch((error) => {
+      if (this.#usable(this.#clock.monotonic())) {
+        return this.#currentPromise as Promise<_CredentialSnapshot>;
+      }
+      throw error;
+    });
+    // Nobody may be listening (background refresh): never an unhandled rejection.
+    strict.catch(() => {});
+    lenient.catch(() => {});
+    const attempt = { strict, lenient, controller };
+    this.#attempt = attempt;
+    // While a background attempt runs in the advisory window, stay on the fast path.
+    const now = this.#clock.monotonic();
+    if (this.#usable(now) && now < this.#mandatoryAt) {
+      this.#freshUntil = this.#mandatoryAt;
+    } else this.#freshUntil = -Infinity;
+    return attempt;
+  }
+
+  async #run(controller: AbortController): Promise<_CredentialSnapshot> {
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = (): void => reject(controller.signal.reason);
+      controller.signal.addEventListener("abort", onAbort, { once: true });
+    });
+    aborted.catch(() => {});
+    try {
+      const timer = setTimeout(() => {
+        controller.abort(
+          new BRSError(
+            `Cannot refresh credentials as the attempt took longer than ${
+              this.#attemptTimeoutMs / 1000
+            } s: it was aborted`,
+            { code: "RefreshTimeout" },
+          ),
+        );
+      }, this.#attemptTimeoutMs);
+      timeout = timer;
+      let result: _FetchResult;
+      try {
+        // Called in a microtask: a fetch that throws at once still settles later.
+        result = await Promise.race([
+          Promise.resolve().then(() => this.#fetch(controller.signal)),
+          aborted,
+        ]);
+      } catch (error) {
+        if (this.#closed) throw this.#closedError();
+        throw this.#fail(
+          controller.signal.aborted ? controller.signal.reason : error,
+        );
+      }
+      if (this.#closed) throw this.#closedError();
+      return this.#accept(result);
+    } finally {
+      clearTimeout(timeout);
+      this.#attempt = undefined;
+      this.#recomputeFreshUntil();
+      this.#schedule();
+    }
+  }
+
+  #accept(result: _FetchResult): _CredentialSnapshot {
+    const now = this.#clock.monotonic();
+    const c = result.credentials;
+    const expiration = c?.expiration;
+    if (
+      typeof c?.accessKeyId !== "string" || c.accessKeyId === "" ||
+      typeof c.secretAccessKey !== "string" || c.secretAccessKey === "" ||
+      !(expiration instanceof Date) || Number.isNaN(expiration.getTime())
+    ) {
+      throw this.#fail(
+        new BRSRefreshError(
+          "Cannot refresh credentials as the reply lacks an access key id, secret access key or valid expiration: check the credential source",
+          { code: "InvalidCredentials" },
+        ),
+      );
+    }
+    const base = result.serverDate !== undefined &&
+        !Number.isNaN(result.serverDate.getTime())
+      ? result.serverDate.getTime()
+      : this.#clock.now();
+    const lifetime = expiration.getTime() - base;
+    if (lifetime <= 0) {
+      throw this.#fail(
+        new BRSRefreshError(
+          `Cannot refresh credentials as they arrived already expired: expiration ${expiration.toISOString()} is ${
+            Math.round(-lifetime / 1000)
+          } s before the reply's time ${new Date(base).toISOString()}`,
+          { code: "ExpiredOnArrival" },
+        ),
+      );
+    }
+    let advisory = this.#advisoryMs;
+    let mandatory = this.#mandatoryMs;
+    const limit = lifetime / 2 / 1.1;
+    if (advisory > lifetime / 2) {
+      const factor = limit / advisory;
+      advisory = limit;
+      mandatory *= factor;
+      const lifetimeSeconds = Math.round(lifetime / 1000);
+      if (this.#warnedLifetime !== lifetimeSeconds) {
+        this.#warnedLifetime = lifetimeSeconds;
+        this.#emit({
+          type: "warning",
+          code: "WindowsScaled",
+          message: `Scaled 'advisoryTimeout' and 'mandatoryTimeout' from ${
+            this.#advisoryMs / 1000
+          } s and ${this.#mandatoryMs / 1000} s to ${
+            Math.round(advisory / 1000)
+          } s and ${
+            Math.round(mandatory / 1000)
+          } s as the credentials live only ${lifetimeSeconds} s: lower the timeouts or raise the lifetime`,
+        });
+      }
+    }
+    const expiresAt = now + lifetime;
+    const margin = Math.min(_SAFETY_MARGIN_SECONDS * 1000, lifetime / 10);
+    const jitter = this.#random() * 0.1 * advisory;
+    this.#advisoryAt = Math.max(
+      expiresAt - advisory - jitter,
+      now + lifetime / 2,
+    );
+    this.#mandatoryAt = Math.max(expiresAt - mandatory, this.#advisoryAt);
+    this.#unusableAt = expiresAt - margin;
+    // Not frozen: the AWS SDK may add `$source` to credentials it is given.
+    const snapshot: _CredentialSnapshot = {
+      accessKeyId: c.accessKeyId,
+      secretAccessKey: c.secretAccessKey,
+      ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }),
+      expiration: new Date(expiration.getTime()),
+    };
+    this.#current = snapshot;
+    this.#currentPromise = Promise.resolve(snapshot);
+    this.#invalidated = false;
+    this.#failure = undefined;
+    this.#failures = 0;
+    this.#retryAt = -Infinity;
+    this.#backgroundRetryAt = -Infinity;
+    this.#emit({ type: "refresh", credentials: snapshot });
+    return snapshot;
+  }
+
+  /** Records a failure, sets the backoff and returns the error callers get. */
+  #fail(cause: unknown): BRSError {
+    const now = this.#clock.monotonic();
+    const nonRecoverable = this.#isNonRecoverable(cause);
+    let delay: number;
+    if (this.#usable(now) && now < this.#mandatoryAt) {
+      delay = Math.min(
+        _ADVISORY_BACKOFF_MS * (1 + this.#random()),
+        this.#mandatoryAt - now,
+      );
+    } else if (this.#usable(now) || !nonRecoverable) {
+      this.#failures++;
+      const base = Math.min(
+        _MIN_BACKOFF_MS * 2 ** (this.#failures - 1),
+        _MAX_BACKOFF_MS,
+      );
+      delay = base * (0.5 + 0.5 * this.#random());
+    } else {
+      this.#failures++;
+      delay = _NON_RECOVERABLE_HOLD_OFF_MS;
+    }
+    this.#retryAt = now + delay;
+    this.#backgroundRetryAt = Math.max(
+      this.#retryAt,
+      now +
+        Math.min(_MIN_BACKOFF_MS * 2 ** (this.#failures - 1), _MAX_BACKOFF_MS),
+    );
+    const retryAt = new Date(this.#clock.now() + delay);
+    let error: BRSError;
+    if (
+      cause instanceof BRSValidationError ||
+      cause instanceof BRSConfigurationError ||
+      (cause instanceof BRSError && cause.code === "SessionClosed")
+    ) {
+      error = cause;
+    } else if (cause instanceof BRSRefreshError) {
+      error = new BRSRefreshError(cause.message, {
+        code: cause.code,
+        ...(cause.param === undefined ? {} : { param: cause.param }),
+        cause: cause.cause,
+        details: { ...cause.details, recoverable: !nonRecoverable },
+        retryAt,
+      });
+    } else {
+      const code = _errorCode(cause) ?? "RefreshError";
+      const text = cause instanceof Error ? cause.message : String(cause);
+      error = new BRSRefreshError(
+        `Cannot refresh credentials as the source failed with ${code}: ${
+          text.slice(0, 300)
+        }`,
+        {
+          code,
+          cause,
+          details: { recoverable: !nonRecoverable },
+          retryAt,
+        },
+      );
+    }
+    this.#failure = error;
+    this.#emit({ type: "refresh-error", error, retryAt });
+    return error;
+  }
+
+  #recomputeFreshUntil(): void {
+    const now = this.#clock.monotonic();
+    if (this.#closed || !this.#usable(now)) {
+      this.#freshUntil = -Infinity;
+      return;
+    }
+    this.#freshUntil = now < this.#mandatoryAt
+      ? Math.max(this.#advisoryAt, Math.min(this.#retryAt, this.#mandatoryAt))
+      : Math.min(this.#retryAt, this.#unusableAt);
+  }
+
+  /** Background mode: run what a caller would run now, then reschedule. */
+  #tick(): void {
+    this.#timer = undefined;
+    if (this.#closed || this.#attempt !== undefined) return;
+    const now = this.#clock.monotonic();
+    const due = !this.#usable(now) || now >= this.#advisoryAt ||
+      now >= this.#unusableAt;
+    if (due && now >= this.#retryAt && now >= this.#backgroundRetryAt) {
+      this.#start();
+      return;
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (!this.#background || this.#closed || this.#attempt !== undefined) {
+      return;
+    }
+    this.#clearTimer();
+    const now = this.#clock.monotonic();
+    const at = this.#usable(now)
+      ? Math.max(Math.min(this.#advisoryAt, this.#unusableAt), this.#retryAt)
+      : Math.max(this.#retryAt, this.#backgroundRetryAt);
+    const delay = Math.min(Math.max(at - now, 0), _MAX_TIMER_MS);
+    const timer = setTimeout(() => this.#tick(), delay);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+  }
+
+  #emit(event: _RefresherEvent): void {
+    try {
+      this.#onEvent(event);
+    } catch {
+      // An event sink must not break the engine.
+    }
+  }
+}

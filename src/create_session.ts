@@ -1,0 +1,106 @@
+/**
+ * {@linkcode createRefreshableSession}: the counterpart of the Python seed's
+ * `RefreshableSession(method=...)` factory.
+ *
+ * @module
+ */
+
+import {
+  CustomRefreshableSession,
+  type CustomRefreshableSessionOptions,
+} from "./custom_session.ts";
+import { BRSValidationError } from "./errors.ts";
+import type { RefreshableSession } from "./refreshable_session.ts";
+import {
+  STSRefreshableSession,
+  type STSRefreshableSessionOptions,
+} from "./sts_session.ts";
+
+/**
+ * Options of {@linkcode createRefreshableSession}: a `method` and the options
+ * of the session it names.
+ *
+ * @example Usage
+ * ```ts
+ * import type { CreateRefreshableSessionOptions } from "@brs/session";
+ *
+ * const options: CreateRefreshableSessionOptions = {
+ *   method: "sts",
+ *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+ * };
+ * ```
+ */
+export type CreateRefreshableSessionOptions =
+  | ({ method: "sts" } & STSRefreshableSessionOptions)
+  | ({ method: "custom" } & CustomRefreshableSessionOptions);
+
+/** The methods {@linkcode createRefreshableSession} knows. */
+const _METHODS = ["sts", "custom"] as const;
+
+/**
+ * Creates a session by method: `"sts"` gives an `STSRefreshableSession`,
+ * `"custom"` a `CustomRefreshableSession`.
+ *
+ * @param options `method` plus the options of that session.
+ * @returns The session.
+ * @throws {BRSValidationError} If `method` is unknown (the message lists the
+ * methods) or an option is bad.
+ * @throws {BRSConfigurationError} If MFA settings do not fit together.
+ *
+ * @example Usage
+ * ```ts
+ * import { BRSValidationError, createRefreshableSession, CustomRefreshableSession } from "@brs/session";
+ * import { assertInstanceOf, assertThrows } from "@std/assert";
+ *
+ * await using session = createRefreshableSession({
+ *   method: "custom",
+ *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+ * });
+ * assertInstanceOf(session, CustomRefreshableSession);
+ * assertThrows(
+ *   () => createRefreshableSession({ method: "iot" } as never),
+ *   BRSValidationError,
+ *   'use one of "sts", "custom"',
+ * );
+ * ```
+ */
+export function createRefreshableSession(
+  options: CreateRefreshableSessionOptions,
+): RefreshableSession {
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options)
+  ) {
+    throw new BRSValidationError(
+      `Cannot create session as its options must be an object with a 'method' of ${
+        _METHODS.map((m) => JSON.stringify(m)).join(", ")
+      }: got ${
+        options === null ? "null" : `a value of type ${typeof options}`
+      }`,
+      { param: "options" },
+    );
+  }
+  const { method, ...rest } = options as unknown as
+    & { method: unknown }
+    & Record<string, unknown>;
+  switch (method) {
+    case "sts":
+      return new STSRefreshableSession(
+        rest as unknown as STSRefreshableSessionOptions,
+      );
+    case "custom":
+      return new CustomRefreshableSession(
+        rest as unknown as CustomRefreshableSessionOptions,
+      );
+    default:
+      throw new BRSValidationError(
+        `Cannot create session as 'method' is unknown: use one of ${
+          _METHODS.map((m) => JSON.stringify(m)).join(", ")
+        }: got ${
+          typeof method === "string"
+            ? JSON.stringify(method)
+            : `a value of type ${typeof method}`
+        }`,
+        { param: "method", details: { methods: [..._METHODS] } },
+      );
+  }
+}

@@ -1,0 +1,1090 @@
+/**
+ * {@linkcode RefreshableSession}: the base class of every session. It holds
+ * the refresh engine, the client and resource caches, `whoami`, the events and
+ * disposal; subclasses only say how to fetch new credentials.
+ *
+ * @module
+ */
+
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import {
+  _availableProfiles,
+  _getAvailablePartitions,
+  _getAvailableRegions,
+} from "./_aws_metadata.ts";
+import { _cacheKey, _identityId, _mergeConfig } from "./_cache_key.ts";
+import { _redactSecrets } from "./_redact.ts";
+import {
+  type _CredentialSnapshot,
+  type _FetchResult,
+  _Refresher,
+  type _RefresherEvent,
+} from "./_refresher.ts";
+import { ClientCache } from "./client_cache.ts";
+import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
+import type {
+  CacheOptions,
+  Clock,
+  Identity,
+  TemporaryCredentials,
+} from "./types.ts";
+
+/**
+ * The AWS SDK's credential identity (`AwsCredentialIdentity` of
+ * `@smithy/types`): what a credential provider resolves to.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AwsCredentialIdentity } from "@brs/session";
+ *
+ * const identity: AwsCredentialIdentity = {
+ *   accessKeyId: "ASIAEXAMPLE",
+ *   secretAccessKey: "example-secret",
+ *   sessionToken: "example-token",
+ *   expiration: new Date("2030-01-01T00:00:00Z"),
+ * };
+ * ```
+ */
+export interface AwsCredentialIdentity {
+  /** The access key id. */
+  readonly accessKeyId: string;
+  /** The secret access key. */
+  readonly secretAccessKey: string;
+  /** The session token of temporary credentials. */
+  readonly sessionToken?: string;
+  /** The credential scope, if any. */
+  readonly credentialScope?: string;
+  /** The account id, if known. */
+  readonly accountId?: string;
+  /** When the credentials expire. */
+  readonly expiration?: Date;
+}
+
+/**
+ * The AWS SDK's credential provider type (`AwsCredentialIdentityProvider`):
+ * a function that resolves to an {@linkcode AwsCredentialIdentity}; any v3
+ * client accepts one as `credentials`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AwsCredentialIdentityProvider } from "@brs/session";
+ *
+ * const provider: AwsCredentialIdentityProvider = () =>
+ *   Promise.resolve({ accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" });
+ * ```
+ */
+export type AwsCredentialIdentityProvider = (
+  identityProperties?: Record<string, unknown>,
+) => Promise<AwsCredentialIdentity>;
+
+/**
+ * Options shared by every session.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RefreshableSessionOptions } from "@brs/session";
+ *
+ * const options: RefreshableSessionOptions = { region: "eu-west-1", advisoryTimeout: 600, mandatoryTimeout: 300 };
+ * ```
+ */
+export interface RefreshableSessionOptions {
+  /**
+   * `true`: the first fetch happens on first use. `false`: fetch now and keep
+   * the credentials fresh in the background with an unref'd timer.
+   *
+   * @default {true}
+   */
+  deferRefresh?: boolean;
+  /**
+   * Seconds before expiry from which a refresh starts in the background;
+   * callers keep the current credentials and never wait.
+   *
+   * @default {900}
+   */
+  advisoryTimeout?: number;
+  /**
+   * Seconds before expiry from which callers wait for the (single) refresh.
+   * Must be <= `advisoryTimeout`.
+   *
+   * @default {600}
+   */
+  mandatoryTimeout?: number;
+  /**
+   * The region of clients the session builds (and of its STS client).
+   *
+   * @default {undefined} the SDK's default (`AWS_REGION`, the profile, ...)
+   */
+  region?: string;
+  /**
+   * The AWS profile of the base credentials (and of clients' settings).
+   *
+   * @default {undefined} the SDK's default (`AWS_PROFILE` or `default`)
+   */
+  profile?: string;
+  /**
+   * Settings of the session's client and resource caches; `maxSize: 0` turns
+   * caching off (every call builds a client the caller owns).
+   *
+   * @default {{ evictionPolicy: "LRU", maxSize: undefined }}
+   */
+  cache?: CacheOptions;
+  /**
+   * The clock, injectable for tests.
+   *
+   * @default {{ now: Date.now, monotonic: performance.now }}
+   */
+  clock?: Clock;
+}
+
+/** Detail of a session's `refresh` event. */
+export interface RefreshEventDetail {
+  /** The new expiry, ISO 8601 UTC. */
+  expiryTime: string;
+  /** The first 8 characters of the new access key id. */
+  accessKeyIdPrefix: string;
+}
+
+/** Detail of a session's `refresh-error` event. */
+export interface RefreshErrorEventDetail {
+  /** What failed (secret-free; STS's error in `cause`). */
+  error: BRSError;
+  /** When the next attempt may run. */
+  retryAt: Date | undefined;
+}
+
+/** Detail of a session's `warning` event. */
+export interface WarningEventDetail {
+  /** A stable code, e.g. `"WindowsScaled"` or `"MfaTokenCodeIgnored"`. */
+  code: string;
+  /** What happened and what to do. */
+  message: string;
+}
+
+/** Options of {@linkcode RefreshableSession.prototype.refresh}. */
+export interface RefreshOptions {
+  /** Refresh even if the credentials are fresh, ignoring any backoff. @default {false} */
+  force?: boolean;
+}
+
+interface _ResourceEntry {
+  resource: unknown;
+  client: unknown;
+  destroy(): void;
+}
+
+const _BASE_OPTION_KEYS = [
+  "deferRefresh",
+  "advisoryTimeout",
+  "mandatoryTimeout",
+  "region",
+  "profile",
+  "cache",
+  "clock",
+];
+
+const _REAL_CLOCK: Clock = {
+  now: () => Date.now(),
+  monotonic: () => performance.now(),
+};
+
+function _describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean") {
+    return String(value);
+  }
+  return `a value of type ${typeof value}`;
+}
+
+function _readEnv(name: string): string | undefined {
+  try {
+    if (
+      Deno.permissions.querySync({ name: "env", variable: name }).state !==
+        "granted"
+    ) {
+      return undefined;
+    }
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Validates the options every session shares; throws on unknown keys. */
+function _validateBaseOptions(
+  options: unknown,
+  extraKeys: readonly string[],
+  kind: string,
+): RefreshableSessionOptions {
+  const prefix = `Cannot create ${kind}`;
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options)
+  ) {
+    throw new BRSValidationError(
+      `${prefix} as its options must be an object: got ${_describe(options)}`,
+      { param: "options" },
+    );
+  }
+  const o = options as Record<string, unknown>;
+  const allowed = [...extraKeys, ..._BASE_OPTION_KEYS];
+  for (const key of Object.keys(o)) {
+    if (!allowed.includes(key)) {
+      throw new BRSValidationError(
+        `${prefix} as option '${key}' is unknown: use one of ${
+          allowed.join(", ")
+        }`,
+        { param: key, details: { allowed } },
+      );
+    }
+  }
+  for (const key of ["advisoryTimeout", "mandatoryTimeout"]) {
+    const v = o[key];
+    if (
+      v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0)
+    ) {
+      throw new BRSValidationError(
+        `${prefix} as '${key}' must be a number of seconds >= 0: got ${
+          _describe(v)
+        }`,
+        { param: key },
+      );
+    }
+  }
+  const advisory = (o.advisoryTimeout as number | undefined) ?? 900;
+  const mandatory = (o.mandatoryTimeout as number | undefined) ?? 600;
+  if (mandatory > advisory) {
+    throw new BRSValidationError(
+      `${prefix} as 'mandatoryTimeout' must be <= 'advisoryTimeout': current values are ${mandatory} and ${advisory}`,
+      {
+        param: "mandatoryTimeout",
+        details: { mandatoryTimeout: mandatory, advisoryTimeout: advisory },
+      },
+    );
+  }
+  if (o.deferRefresh !== undefined && typeof o.deferRefresh !== "boolean") {
+    throw new BRSValidationError(
+      `${prefix} as 'deferRefresh' must be a boolean: got ${
+        _describe(o.deferRefresh)
+      }`,
+      { param: "deferRefresh" },
+    );
+  }
+  for (const key of ["region", "profile"]) {
+    const v = o[key];
+    if (v !== undefined && (typeof v !== "string" || v === "")) {
+      throw new BRSValidationError(
+        `${prefix} as '${key}' must be a non-empty string: got ${_describe(v)}`,
+        { param: key },
+      );
+    }
+  }
+  const cache = o.cache;
+  if (
+    cache !== undefined &&
+    (cache === null || typeof cache !== "object" || Array.isArray(cache))
+  ) {
+    throw new BRSValidationError(
+      `${prefix} as 'cache' must be an object such as { evictionPolicy: "LRU", maxSize: 16 }: got ${
+        _describe(cache)
+      }`,
+      { param: "cache" },
+    );
+  }
+  const clock = o.clock as Partial<Clock> | undefined;
+  if (
+    clock !== undefined &&
+    (clock === null || typeof clock !== "object" ||
+      typeof clock.now !== "function" ||
+      typeof clock.monotonic !== "function")
+  ) {
+    throw new BRSValidationError(
+      `${prefix} as 'clock' must be an object with now() and monotonic() functions: got ${
+        _describe(clock)
+      }`,
+      { param: "clock" },
+    );
+  }
+  return o as RefreshableSessionOptions;
+}
+
+function _toTemporary(c: _CredentialSnapshot): TemporaryCredentials {
+  return {
+    accessKey: c.accessKeyId,
+    secretKey: c.secretAccessKey,
+    token: c.sessionToken ?? "",
+    expiryTime: c.expiration.toISOString(),
+  };
+}
+
+function _destroy(value: unknown): void {
+  const d = (value as { destroy?: unknown } | null)?.destroy;
+  if (typeof d === "function") {
+    try {
+      d.call(value);
+    } catch {
+      // Closing must go on.
+    }
+  }
+}
+
+/**
+ * The base class of every session: refreshing credentials (see the
+ * module's README and DESIGN section 4 for the rules), a cache of AWS SDK
+ * clients that always sign with fresh credentials, `whoami`, events and
+ * disposal. Subclasses say how to fetch credentials:
+ * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
+ * (your function).
+ *
+ * Events (`addEventListener`): `refresh` (detail
+ * {@linkcode RefreshEventDetail}), `refresh-error`
+ * ({@linkcode RefreshErrorEventDetail}) and `warning`
+ * ({@linkcode WarningEventDetail}). None carries a secret.
+ *
+ * `Deno.inspect(session)`, `JSON.stringify(session)` and `String(session)`
+ * never show a secret.
+ *
+ * @example Usage
+ * ```ts
+ * import { CustomRefreshableSession, RefreshableSession } from "@brs/session";
+ * import { assertEquals, assertInstanceOf } from "@std/assert";
+ *
+ * await using session = new CustomRefreshableSession({
+ *   provider: () => ({
+ *     accessKey: "ASIAEXAMPLE",
+ *     secretKey: "example-secret",
+ *     token: "example-token",
+ *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+ *   }),
+ * });
+ * assertInstanceOf(session, RefreshableSession);
+ * const credentials = await session.refreshableCredentials();
+ * assertEquals(credentials.accessKey, "ASIAEXAMPLE");
+ * assertEquals(String(session).includes("example-secret"), false);
+ * ```
+ */
+export abstract class RefreshableSession extends EventTarget
+  implements AsyncDisposable {
+  /**
+   * A bound `AwsCredentialIdentityProvider` that any AWS SDK v3 client
+   * accepts as `credentials`. It is marked `memoized`, so clients call it on
+   * every request (the fast path costs no allocation) and always sign with
+   * the session's current credentials, right after a refresh too.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKeyId: "ASIAEXAMPLE",
+   *     secretAccessKey: "example-secret",
+   *     sessionToken: "example-token",
+   *     expiration: new Date(Date.now() + 3_600_000),
+   *   }),
+   * });
+   * const identity = await session.credentialProvider();
+   * assertEquals(identity.accessKeyId, "ASIAEXAMPLE");
+   * ```
+   */
+  readonly credentialProvider: AwsCredentialIdentityProvider & {
+    readonly memoized: true;
+  };
+
+  readonly #kind: string;
+  readonly #refresher: _Refresher;
+  readonly #region: string | undefined;
+  readonly #profile: string | undefined;
+  #clients: ClientCache<unknown>;
+  #resources: ClientCache<_ResourceEntry>;
+  #identityClient: STSClient | undefined;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  /**
+   * Validates the shared options and sets up the engine. With
+   * `deferRefresh: false` the first fetch starts right after construction.
+   *
+   * @param options The shared options plus the subclass's own keys.
+   * @param extraKeys The subclass's own option keys (any other key is refused).
+   * @param defaults The subclass's defaults: `kind` (its class name, for
+   * messages) and the region to fall back to.
+   * @throws {BRSValidationError} If an option has a bad type or value, or is unknown.
+   */
+  protected constructor(
+    options: RefreshableSessionOptions,
+    extraKeys: readonly string[],
+    defaults: { kind: string; region?: string | undefined },
+  ) {
+    super();
+    this.#kind = defaults.kind;
+    const o = _validateBaseOptions(options, extraKeys, defaults.kind);
+    this.#region = o.region ?? defaults.region ?? _readEnv("AWS_REGION") ??
+      _readEnv("AWS_DEFAULT_REGION");
+    this.#profile = o.profile ?? _readEnv("AWS_PROFILE");
+    this.#clients = new ClientCache<unknown>({
+      evictionPolicy: o.cache?.evictionPolicy ?? "LRU",
+      maxSize: o.cache?.maxSize,
+    });
+    this.#resources = new ClientCache<_ResourceEntry>({
+      evictionPolicy: o.cache?.evictionPolicy ?? "LRU",
+      maxSize: o.cache?.maxSize,
+    });
+    const refresher = new _Refresher({
+      fetch: (signal) => this._fetchCredentials(signal),
+      advisoryTimeout: o.advisoryTimeout ?? 900,
+      mandatoryTimeout: o.mandatoryTimeout ?? 600,
+      clock: o.clock ?? _REAL_CLOCK,
+      background: o.deferRefresh === false,
+      onEvent: (event) => this.#dispatch(event),
+    });
+    this.#refresher = refresher;
+    const provider = (): Promise<_CredentialSnapshot> => refresher.get();
+    this.credentialProvider = Object.assign(provider, {
+      memoized: true as const,
+    }) as unknown as RefreshableSession["credentialProvider"];
+  }
+
+  /**
+   * Fetches new credentials: the one thing a subclass provides. Called by the
+   * engine, at most once at a time.
+   *
+   * @param signal Aborted when the attempt times out or the session closes.
+   * @returns The credentials and, if known, the server's `Date`.
+   *
+   * @ignore
+   */
+  protected abstract _fetchCredentials(
+    signal: AbortSignal,
+  ): Promise<_FetchResult>;
+
+  /**
+   * Config of the STS client behind `getIdentity()` (before region and
+   * credentials are added). Override to point it at another endpoint.
+   *
+   * @returns A config object.
+   *
+   * @ignore
+   */
+  protected _identityClientConfig(): Record<string, unknown> {
+    return {};
+  }
+
+  /**
+   * Called once by `close()`: release what the subclass holds.
+   *
+   * @returns Nothing.
+   *
+   * @ignore
+   */
+  protected _onClose(): void {}
+
+  /**
+   * Emits a `warning` event.
+   *
+   * @param code A stable code.
+   * @param message What happened and what to do (no secret).
+   *
+   * @ignore
+   */
+  protected _warn(code: string, message: string): void {
+    this.#dispatch({ type: "warning", code, message });
+  }
+
+  #dispatch(event: _RefresherEvent): void {
+    let detail:
+      | RefreshEventDetail
+      | RefreshErrorEventDetail
+      | WarningEventDetail;
+    if (event.type === "refresh") {
+      detail = {
+        expiryTime: event.credentials.expiration.toISOString(),
+        accessKeyIdPrefix: event.credentials.accessKeyId.slice(0, 8),
+      };
+    } else if (event.type === "refresh-error") {
+      detail = { error: event.error, retryAt: event.retryAt };
+    } else detail = { code: event.code, message: event.message };
+    this.dispatchEvent(new CustomEvent(event.type, { detail }));
+  }
+
+  /**
+   * The current credentials as one consistent snapshot, refreshed as needed.
+   *
+   * @returns `{ accessKey, secretKey, token, expiryTime }`; `expiryTime` is ISO 8601 UTC.
+   * @throws {BRSRefreshError} If no usable credentials are left and the refresh failed.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertMatch } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "ASIAEXAMPLE",
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: "2099-01-01T00:00:00+01:00",
+   *   }),
+   * });
+   * const { expiryTime } = await session.refreshableCredentials();
+   * assertMatch(expiryTime, /^2098-12-31T23:00:00\.000Z$/);
+   * ```
+   */
+  async refreshableCredentials(): Promise<TemporaryCredentials> {
+    return _toTemporary(await this.#refresher.get());
+  }
+
+  /**
+   * Same as {@linkcode RefreshableSession.prototype.refreshableCredentials}.
+   *
+   * @returns The credentials.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "ASIAEXAMPLE",
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   * });
+   * assertEquals((await session.credentials).token, "example-token");
+   * ```
+   */
+  get credentials(): Promise<TemporaryCredentials> {
+    return this.refreshableCredentials();
+  }
+
+  /**
+   * Refreshes the credentials: without `force` only when they are in a
+   * refresh window (or missing) and no backoff after a failure is running;
+   * with `force` always (ignoring backoff).
+   * Concurrent calls share one attempt. Rejects when that attempt fails, even
+   * if the current credentials still work (they are kept).
+   *
+   * @param options `force`: refresh even if fresh.
+   * @returns The credentials after the refresh.
+   * @throws {BRSRefreshError} If the refresh fails.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * let n = 0;
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: `ASIAEXAMPLE${++n}`,
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   * });
+   * assertEquals((await session.refresh()).accessKey, "ASIAEXAMPLE1");
+   * assertEquals((await session.refresh({ force: true })).accessKey, "ASIAEXAMPLE2");
+   * ```
+   */
+  async refresh(options: RefreshOptions = {}): Promise<TemporaryCredentials> {
+    if (options === null || typeof options !== "object") {
+      throw new BRSValidationError(
+        `Cannot refresh as 'options' must be an object such as { force: true }: got ${
+          _describe(options)
+        }`,
+        { param: "options" },
+      );
+    }
+    return _toTemporary(
+      await this.#refresher.refresh({ force: options.force === true }),
+    );
+  }
+
+  /**
+   * Marks `accessKeyId` as bad (e.g. a service answered ExpiredToken) if it
+   * is still the current key, and starts one refresh. A storm of calls with
+   * the same key causes one refresh; a key that is no longer current is
+   * ignored.
+   *
+   * @param accessKeyId The access key id that was rejected.
+   * @returns `true` if this call invalidated the current credentials.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * let n = 0;
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: `ASIAEXAMPLE${++n}`,
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   * });
+   * const { accessKey } = await session.refreshableCredentials();
+   * assertEquals(session.invalidate(accessKey), true);
+   * assertEquals(session.invalidate(accessKey), false);
+   * assertEquals((await session.refreshableCredentials()).accessKey, "ASIAEXAMPLE2");
+   * ```
+   */
+  invalidate(accessKeyId: string): boolean {
+    if (typeof accessKeyId !== "string") {
+      throw new BRSValidationError(
+        `Cannot invalidate credentials as 'accessKeyId' must be a string: got ${
+          _describe(accessKeyId)
+        }`,
+        { param: "accessKeyId" },
+      );
+    }
+    return this.#refresher.invalidate(accessKeyId);
+  }
+
+  #checkOpen(action: string): void {
+    if (this.#closed) {
+      throw new BRSError(
+        `Cannot ${action} as the session is closed: create a new session`,
+        { code: "SessionClosed" },
+      );
+    }
+  }
+
+  #clientConfig(config?: object): Record<string, unknown> {
+    return _mergeConfig({
+      region: this.#region,
+      profile: this.#profile,
+      credentials: this.credentialProvider,
+    }, config);
+  }
+
+  #applyCacheOptions(cache: ClientCache<never>, options?: CacheOptions): void {
+    if (options === undefined) return;
+    if (options === null || typeof options !== "object") {
+      throw new BRSValidationError(
+        `Cannot apply cache options as they must be an object such as { maxSize: 16 }: got ${
+          _describe(options)
+        }`,
+        { param: "options" },
+      );
+    }
+    if (
+      options.evictionPolicy !== undefined &&
+      options.evictionPolicy !== cache.evictionPolicy
+    ) cache.evictionPolicy = options.evictionPolicy;
+    if (
+      Object.hasOwn(options, "maxSize") && options.maxSize !== cache.maxSize
+    ) {
+      cache.maxSize = options.maxSize;
+    }
+  }
+
+  /**
+   * A cached AWS SDK v3 client built with the session's region, profile and
+   * `credentialProvider` (so it always signs with fresh credentials), unless
+   * `config` overrides them. The same class with an equivalent config gives
+   * the same instance. `options` change the session's client cache from now
+   * on. With `maxSize: 0` nothing is cached and the caller owns (and should
+   * `destroy()`) the client.
+   *
+   * @typeParam C The client type.
+   * @param ClientClass The client class, e.g. `S3Client`.
+   * @param config The client config.
+   * @param options Eviction policy and size of the session's client cache.
+   * @returns The client.
+   * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
+   * @throws {BRSValidationError} If `ClientClass` is not a class or `options` is bad.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { STSClient } from "@aws-sdk/client-sts";
+   * import { assertStrictEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "ASIAEXAMPLE",
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   *   region: "eu-west-1",
+   * });
+   * const a = session.client(STSClient, { maxAttempts: 2, endpoint: undefined });
+   * const b = session.client(STSClient, { maxAttempts: 2 });
+   * assertStrictEquals(a, b);
+   * ```
+   */
+  client<C>(
+    ClientClass: new (config: never) => C,
+    config?: object,
+    options?: CacheOptions,
+  ): C {
+    this.#checkOpen("get a client");
+    if (typeof ClientClass !== "function") {
+      throw new BRSValidationError(
+        `Cannot get a client as 'ClientClass' must be a client class such as STSClient: got ${
+          _describe(ClientClass)
+        }`,
+        { param: "ClientClass" },
+      );
+    }
+    this.#applyCacheOptions(this.#clients as ClientCache<never>, options);
+    return this.#clients.getOrCreate(
+      _cacheKey(ClientClass, config),
+      () => new ClientClass(this.#clientConfig(config) as never),
+    ) as C;
+  }
+
+  /**
+   * A cached higher-level object built with `Wrapper.from(client)` (e.g.
+   * `DynamoDBDocumentClient`), over a client of its own built like
+   * {@linkcode RefreshableSession.prototype.client}; the JS counterpart of
+   * boto3 resources. Kept in a cache separate from the clients; the client is
+   * destroyed when the resource leaves the cache.
+   *
+   * @typeParam R The wrapper type.
+   * @typeParam C The client type.
+   * @param Wrapper Has a static `from(client)`.
+   * @param ClientClass The client class.
+   * @param config The client config.
+   * @param options Eviction policy and size of the session's resource cache.
+   * @returns The wrapper.
+   * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+   * import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+   * import { assertStrictEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "ASIAEXAMPLE",
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   *   region: "eu-west-1",
+   * });
+   * const documents = session.resource(DynamoDBDocumentClient, DynamoDBClient);
+   * assertStrictEquals(session.resource(DynamoDBDocumentClient, DynamoDBClient), documents);
+   * ```
+   */
+  resource<R, C>(
+    Wrapper: { from(client: C, ...rest: never[]): R },
+    ClientClass: new (config: never) => C,
+    config?: object,
+    options?: CacheOptions,
+  ): R {
+    this.#checkOpen("get a resource");
+    if (
+      Wrapper === null ||
+      (typeof Wrapper !== "object" && typeof Wrapper !== "function") ||
+      typeof Wrapper.from !== "function"
+    ) {
+      throw new BRSValidationError(
+        `Cannot get a resource as 'Wrapper' must have a static from(client) such as DynamoDBDocumentClient: got ${
+          _describe(Wrapper)
+        }`,
+        { param: "Wrapper" },
+      );
+    }
+    if (typeof ClientClass !== "function") {
+      throw new BRSValidationError(
+        `Cannot get a resource as 'ClientClass' must be a client class such as DynamoDBClient: got ${
+          _describe(ClientClass)
+        }`,
+        { param: "ClientClass" },
+      );
+    }
+    this.#applyCacheOptions(this.#resources as ClientCache<never>, options);
+    const name = (Wrapper as { name?: unknown }).name;
+    const key = `${typeof name === "string" ? name : ""}${
+      _identityId(Wrapper)
+    } => ${_cacheKey(ClientClass, config)}`;
+    return this.#resources.getOrCreate(key, () => {
+      const client = new ClientClass(this.#clientConfig(config) as never);
+      return {
+        resource: Wrapper.from(client),
+        client,
+        destroy: () => _destroy(client),
+      };
+    }).resource as R;
+  }
+
+  /**
+   * Calls STS `GetCallerIdentity` **with the session's (refreshed)
+   * credentials**: for an `STSRefreshableSession`, the assumed role's identity.
+   *
+   * @returns `{ UserId, Account, Arn }`.
+   * @throws {BRSRefreshError} If no credentials can be had.
+   * @throws {Error} The SDK's error if STS refuses the call.
+   *
+   * @example Usage
+   * ```ts
+   * import { STSRefreshableSession } from "@brs/session";
+   * import { startLocalSts } from "@brs/session/testing";
+   * import { assertMatch } from "@std/assert";
+   *
+   * await using sts = await startLocalSts();
+   * await using session = new STSRefreshableSession({
+   *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   region: "us-east-1",
+   * });
+   * const identity = await session.getIdentity();
+   * assertMatch(identity.Arn, /:assumed-role\/app\/brs-session$/);
+   * ```
+   */
+  async getIdentity(): Promise<Identity> {
+    this.#checkOpen("get the identity");
+    this.#identityClient ??= new STSClient(
+      this.#clientConfig(this._identityClientConfig()),
+    );
+    const reply = await this.#identityClient.send(
+      new GetCallerIdentityCommand({}),
+    );
+    if (!reply.UserId || !reply.Account || !reply.Arn) {
+      throw new BRSRefreshError(
+        "Cannot get the identity as the GetCallerIdentity reply lacks UserId, Account or Arn: check the STS endpoint",
+        { code: "InvalidReply" },
+      );
+    }
+    return { UserId: reply.UserId, Account: reply.Account, Arn: reply.Arn };
+  }
+
+  /**
+   * Same as {@linkcode RefreshableSession.prototype.getIdentity}.
+   *
+   * @returns `{ UserId, Account, Arn }`.
+   *
+   * @example Usage
+   * ```ts
+   * import { STSRefreshableSession } from "@brs/session";
+   * import { startLocalSts } from "@brs/session/testing";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using sts = await startLocalSts({ accountId: "210987654321" });
+   * await using session = new STSRefreshableSession({
+   *   assumeRole: { RoleArn: "arn:aws:iam::210987654321:role/app" },
+   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   region: "us-east-1",
+   * });
+   * assertEquals((await session.whoami()).Account, "210987654321");
+   * ```
+   */
+  whoami(): Promise<Identity> {
+    return this.getIdentity();
+  }
+
+  /**
+   * The region of the clients the session builds, if known.
+   *
+   * @returns The region name, e.g. `"eu-west-1"`.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   region: "eu-west-1",
+   * });
+   * assertEquals(session.regionName, "eu-west-1");
+   * ```
+   */
+  get regionName(): string | undefined {
+    return this.#region;
+  }
+
+  /**
+   * The AWS profile of the session (`profile`, else `AWS_PROFILE`), if any.
+   *
+   * @returns The profile name.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   profile: "dev",
+   * });
+   * assertEquals(session.profileName, "dev");
+   * ```
+   */
+  get profileName(): string | undefined {
+    return this.#profile;
+  }
+
+  /**
+   * The profiles of the shared AWS config and credentials files.
+   *
+   * @returns The profile names, sorted.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assert } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   * });
+   * assert(Array.isArray(await session.availableProfiles()));
+   * ```
+   */
+  availableProfiles(): Promise<string[]> {
+    return _availableProfiles();
+  }
+
+  /**
+   * The AWS partitions the SDK knows.
+   *
+   * @returns E.g. `["aws", "aws-cn", "aws-us-gov", ...]`.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assert } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   * });
+   * assert(session.getAvailablePartitions().includes("aws-cn"));
+   * ```
+   */
+  getAvailablePartitions(): string[] {
+    return _getAvailablePartitions();
+  }
+
+  /**
+   * The regions of a partition where `service` may be offered (the SDK v3 has
+   * no per-service lists: every region of the partition).
+   *
+   * @param service A service name, e.g. `"s3"`.
+   * @param partition A partition name. @default {"aws"}
+   * @returns The region names.
+   * @throws {BRSValidationError} If the service or partition is bad.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assert } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   * });
+   * assert(session.getAvailableRegions("s3").includes("eu-west-1"));
+   * ```
+   */
+  getAvailableRegions(service: string, partition?: string): string[] {
+    return _getAvailableRegions(service, partition);
+  }
+
+  /**
+   * Stops the timers, aborts a refresh in flight, and destroys the cached
+   * clients and resources. Idempotent; later calls that need credentials or
+   * clients fail with code `"SessionClosed"`.
+   *
+   * @returns When done.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertRejects } from "@std/assert";
+   *
+   * const session = new CustomRefreshableSession({
+   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   deferRefresh: false,
+   * });
+   * await session.close();
+   * await session.close();
+   * await assertRejects(() => session.refreshableCredentials());
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    this.#refresher.close();
+    this.#clients.clear({ destroy: true });
+    this.#resources.clear({ destroy: true });
+    _destroy(this.#identityClient);
+    this.#identityClient = undefined;
+    try {
+      this._onClose();
+    } catch {
+      // Closing must go on.
+    }
+    this.#closing = Promise.resolve();
+    return this.#closing;
+  }
+
+  /**
+   * Same as {@linkcode RefreshableSession.prototype.close}, for `await using`.
+   *
+   * @returns When done.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /**
+   * Secret-free facts for printing: class, region, profile and what the
+   * subclass adds (e.g. the role ARN).
+   *
+   * @returns A plain object.
+   *
+   * @ignore
+   */
+  protected _describe(): Record<string, unknown> {
+    const current = this.#refresher.current;
+    return {
+      regionName: this.#region,
+      profileName: this.#profile,
+      accessKeyIdPrefix: current?.accessKeyId.slice(0, 8),
+      expiryTime: current?.expiration.toISOString(),
+      closed: this.#closed,
+    };
+  }
+
+  /**
+   * The JSON form: secret-free facts only.
+   *
+   * @returns A plain object.
+   */
+  toJSON(): Record<string, unknown> {
+    return _redactSecrets({ type: this.#kind, ...this._describe() });
+  }
+
+  /**
+   * A one-line, secret-free description.
+   *
+   * @returns E.g. `STSRefreshableSession {"regionName":"eu-west-1",...}`.
+   */
+  override toString(): string {
+    const { type: _type, ...rest } = this.toJSON();
+    return `${this.#kind} ${JSON.stringify(rest)}`;
+  }
+
+  /**
+   * What `Deno.inspect` prints: secret-free facts only.
+   *
+   * @param inspect Deno's inspect function.
+   * @param options Deno's inspect options.
+   * @returns The text.
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options?: unknown,
+  ): string {
+    const { type: _type, ...rest } = this.toJSON();
+    return `${this.#kind} ${inspect(rest, options)}`;
+  }
+}
