@@ -1,0 +1,136 @@
+/**
+ * The one place where errors become exit codes and one-line messages.
+ *
+ * @module
+ */
+
+import {
+  BRSConfigurationError,
+  BRSError,
+  BRSRefreshError,
+  BRSValidationError,
+} from "../errors.ts";
+
+/** Success. */
+export const EXIT_OK = 0;
+/** A runtime failure: STS, network, refresh. */
+export const EXIT_RUNTIME = 1;
+/** A usage, configuration, validation or permission error. */
+export const EXIT_USAGE = 2;
+
+function _causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  let current: unknown = error;
+  while (current !== undefined && current !== null && chain.length < 16) {
+    chain.push(current);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return chain;
+}
+
+/** The first missing-Deno-permission error in the cause chain, if any. */
+export function _permissionError(error: unknown): Error | undefined {
+  for (const item of _causes(error)) {
+    if (
+      item instanceof Deno.errors.NotCapable ||
+      item instanceof Deno.errors.PermissionDenied
+    ) return item;
+    // the AWS SDK may copy the message into an error of its own
+    if (
+      item instanceof Error &&
+      /run again with the --allow-\w+/.test(item.message)
+    ) return item;
+    // node:net / node:dns under Deno turn a missing net permission into EPERM
+    if (
+      item instanceof Error && (item as { code?: unknown }).code === "EPERM"
+    ) {
+      const { syscall, hostname, address } = item as {
+        syscall?: unknown;
+        hostname?: unknown;
+        address?: unknown;
+      };
+      if (syscall === "getaddrinfo" || syscall === "connect") {
+        const host = String(hostname ?? address ?? "") ||
+          (item.message.match(/EPERM (\S+)/)?.[1] ?? "");
+        return new Deno.errors.NotCapable(
+          `Requires net access to "${host}", run again with the --allow-net${
+            host ? `=${host}` : ""
+          } flag`,
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
+function _isUsageClass(error: unknown): boolean {
+  return error instanceof BRSValidationError ||
+    error instanceof BRSConfigurationError;
+}
+
+/**
+ * Maps an error to the exit code: 2 for usage, validation, configuration
+ * (also when it is the direct cause of a refresh error, e.g. an MFA command
+ * that is not allowed) and missing permissions; 1 for everything else.
+ */
+export function _exitCodeFor(error: unknown): number {
+  if (_permissionError(error)) return EXIT_USAGE;
+  if (_isUsageClass(error)) return EXIT_USAGE;
+  if (error instanceof BRSRefreshError && _isUsageClass(error.cause)) {
+    return EXIT_USAGE;
+  }
+  return EXIT_RUNTIME;
+}
+
+function _oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+function _describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = error instanceof BRSError ? ` [${error.code}]` : "";
+    return `${error.name}${code}: ${_oneLine(error.message)}`;
+  }
+  return _oneLine(String(error));
+}
+
+/**
+ * The message for stderr: `brs: error: ...` in one line; with `debug`, one
+ * more line per cause. Never a stack trace.
+ */
+export function _formatError(error: unknown, debug: boolean): string {
+  const permission = _permissionError(error);
+  let head: string;
+  if (permission) {
+    const flag = permission.message.match(/--allow-[\w-]+/)?.[0];
+    head = `Missing Deno permission: ${_oneLine(permission.message)}` +
+      (flag && !permission.message.includes("run again")
+        ? `; run again with ${flag}`
+        : "");
+  } else if (error instanceof Error) {
+    head = _oneLine(error.message) || error.name;
+    // a refresh error of an SDK failure: say what STS said in the same line
+    if (
+      !(error instanceof BRSError) && error.name && error.name !== "Error"
+    ) head = `${error.name}: ${head}`;
+  } else {
+    head = _oneLine(String(error));
+  }
+  if (
+    _causes(error).some((e) =>
+      e instanceof Error && e.name === "CredentialsProviderError"
+    )
+  ) {
+    head +=
+      "; the base credentials come from the AWS SDK's default chain: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or source_profile in the brs profile";
+  }
+  const lines = [`brs: error: ${head}`];
+  if (debug) {
+    const chain = _causes(error);
+    lines.push(`brs: debug: ${_describe(chain[0])}`);
+    for (const cause of chain.slice(1)) {
+      lines.push(`brs: debug:   caused by ${_describe(cause)}`);
+    }
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,500 @@
+/**
+ * Turns flags and profiles into one checked AssumeRole request, and gets its
+ * credentials through the cross-process {@linkcode FileCache}. The AWS SDK
+ * and the session module are loaded with `import()` only when a refresh is
+ * needed, so the warm path reads one file and prints.
+ *
+ * @module
+ */
+
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
+import { FileCache } from "../file_cache.ts";
+import { createMfaTokenSource } from "../mfa.ts";
+import type { Identity, TemporaryCredentials } from "../types.ts";
+import type { _SessionFlags } from "./_args.ts";
+import { _err, _registerSecret } from "./_output.ts";
+import {
+  _awsConfigPath,
+  _configLocation,
+  _loadAwsProfiles,
+  _loadTomlProfiles,
+  type _Profile,
+} from "./_profiles_file.ts";
+
+/** A checked AssumeRole request of the CLI. */
+export interface _Request {
+  /** The profile used, if any. */
+  profileName?: string;
+  /** The role. */
+  roleArn: string;
+  /** The session name. */
+  roleSessionName: string;
+  /** Requested lifetime. */
+  durationSeconds?: number;
+  /** MFA device. */
+  serialNumber?: string;
+  /** External id. */
+  externalId?: string;
+  /** MFA command (no shell). */
+  mfaCommand?: string[] | string;
+  /** Added to the MFA command allowlist. */
+  allowedCommands: string[];
+  /** Region given by flag or profile. */
+  region?: string;
+  /** STS endpoint. */
+  endpointUrl?: string;
+  /** AWS profile of the base credentials. */
+  sourceProfile?: string;
+  /** Advisory window in seconds. */
+  advisoryTimeout?: number;
+  /** Mandatory window in seconds. */
+  mandatoryTimeout?: number;
+}
+
+/** The default `RoleSessionName` of the CLI. */
+export const _DEFAULT_SESSION_NAME = "brs-cli";
+
+function _origin(
+  flag: string,
+  profile: _Profile | undefined,
+  key: string,
+): string {
+  if (profile === undefined || profile.source === "aws" && key === "") {
+    return `'${flag}'`;
+  }
+  const line = profile.lines[key];
+  return `'${key}' of profile '${profile.name}' in '${profile.file}'${
+    line ? ` line ${line}` : ""
+  }`;
+}
+
+function _pick<T>(
+  flagValue: T | undefined,
+  flag: string,
+  profile: _Profile | undefined,
+  key: keyof _Profile & string,
+): { value: T | undefined; origin: string } {
+  if (flagValue !== undefined) return { value: flagValue, origin: `'${flag}'` };
+  const value = profile?.[key] as T | undefined;
+  return {
+    value,
+    origin: value === undefined ? `'${flag}'` : _origin(flag, profile, key),
+  };
+}
+
+function _invalid(
+  what: string,
+  origin: string,
+  value: unknown,
+  rule: string,
+): BRSValidationError {
+  return new BRSValidationError(
+    `Cannot use ${what} from ${origin}: it must be ${rule}: got ${
+      JSON.stringify(value)
+    }`,
+    { param: origin },
+  );
+}
+
+function _checkString(
+  what: string,
+  picked: { value: string | undefined; origin: string },
+  pattern: RegExp,
+  rule: string,
+): string | undefined {
+  if (picked.value !== undefined && !pattern.test(picked.value)) {
+    throw _invalid(what, picked.origin, picked.value, rule);
+  }
+  return picked.value;
+}
+
+function _checkInt(
+  what: string,
+  picked: { value: number | undefined; origin: string },
+  min: number,
+  max: number,
+): number | undefined {
+  const { value } = picked;
+  if (
+    value !== undefined &&
+    (!Number.isInteger(value) || value < min || value > max)
+  ) {
+    throw _invalid(
+      what,
+      picked.origin,
+      value,
+      `an integer from ${min} to ${max}`,
+    );
+  }
+  return value;
+}
+
+/** Checks that a URL is http(s); returns it. */
+export function _checkEndpoint(
+  picked: { value: string | undefined; origin: string },
+): string | undefined {
+  const { value } = picked;
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw _invalid(
+      "the STS endpoint",
+      picked.origin,
+      value,
+      "an http:// or https:// URL",
+    );
+  }
+  return value;
+}
+
+/**
+ * Resolves flags (which win) and the profile into a checked request.
+ *
+ * @throws {BRSValidationError} A bad value, naming where it came from.
+ * @throws {BRSConfigurationError} A missing profile, broken file, missing role.
+ */
+export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
+  const location = _configLocation(flags.config);
+  const toml = await _loadTomlProfiles(location);
+  const profileName = flags.profile ?? Deno.env.get("BRS_PROFILE") ??
+    (flags.roleArn === undefined && toml.has("default")
+      ? "default"
+      : undefined);
+  let profile: _Profile | undefined;
+  let sourceProfile: string | undefined;
+  if (profileName !== undefined) {
+    profile = toml.get(profileName);
+    if (profile === undefined) {
+      const aws = await _loadAwsProfiles();
+      profile = aws.get(profileName);
+      if (profile === undefined) {
+        throw new BRSConfigurationError(
+          `Cannot find profile '${profileName}' in '${location.path}' or '${_awsConfigPath()}': run 'brs profiles' to list the profiles`,
+          { param: "--profile", code: "ProfileNotFound" },
+        );
+      }
+      if (profile.role_arn === undefined) {
+        if (flags.roleArn === undefined) {
+          throw new BRSConfigurationError(
+            `Cannot use profile '${profileName}' of '${profile.file}' as it has no role_arn: give --role-arn ARN to assume a role with its credentials`,
+            { param: "--profile" },
+          );
+        }
+        sourceProfile = profileName;
+      }
+    }
+  }
+  const roleArn = _checkString(
+    "role ARN",
+    _pick(flags.roleArn, "--role-arn", profile, "role_arn"),
+    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/,
+    "an IAM role ARN such as arn:aws:iam::123456789012:role/NAME",
+  );
+  if (roleArn === undefined) {
+    throw new BRSConfigurationError(
+      "Cannot assume a role as none is given: pass --role-arn ARN or --profile NAME (see 'brs profiles')",
+      { param: "--role-arn" },
+    );
+  }
+  const roleSessionName = _checkString(
+    "role session name",
+    _pick(
+      flags.roleSessionName,
+      "--role-session-name",
+      profile,
+      "role_session_name",
+    ),
+    /^[\w+=,.@-]{2,64}$/,
+    "2 to 64 characters of letters, digits and +=,.@_-",
+  ) ?? _DEFAULT_SESSION_NAME;
+  const durationSeconds = _checkInt(
+    "duration",
+    _pick(
+      flags.durationSeconds,
+      "--duration-seconds",
+      profile,
+      "duration_seconds",
+    ),
+    900,
+    43200,
+  );
+  const serialPick = _pick(
+    flags.serialNumber,
+    "--serial-number",
+    profile,
+    "serial_number",
+  );
+  const serialNumber = _checkString(
+    "MFA serial number",
+    serialPick,
+    /^[\w+=\/:,.@-]{9,256}$/,
+    "an MFA device serial or ARN (9 to 256 characters)",
+  );
+  const externalId = _checkString(
+    "external id",
+    _pick(flags.externalId, "--external-id", profile, "external_id"),
+    /^[\w+=,.@:\/-]{2,1224}$/,
+    "2 to 1224 characters of letters, digits and +=,.@:/_-",
+  );
+  const region = _checkString(
+    "region",
+    _pick(flags.region, "--region", profile, "region"),
+    /^[a-z0-9-]{2,32}$/,
+    "a region name such as eu-west-1",
+  );
+  const endpointUrl = _checkEndpoint(
+    _pick(flags.endpointUrl, "--endpoint-url", profile, "endpoint_url"),
+  );
+  const advisoryTimeout = _checkInt(
+    "advisory timeout",
+    _pick(undefined, "advisory_timeout", profile, "advisory_timeout"),
+    0,
+    43200,
+  );
+  const mandatoryTimeout = _checkInt(
+    "mandatory timeout",
+    _pick(undefined, "mandatory_timeout", profile, "mandatory_timeout"),
+    0,
+    43200,
+  );
+  const mfaPick = _pick<string[] | string>(
+    flags.mfaCommand,
+    "--mfa-command",
+    profile,
+    "mfa_command",
+  );
+  const mfaCommand = mfaPick.value;
+  if (mfaCommand !== undefined && serialNumber === undefined) {
+    throw new BRSConfigurationError(
+      `Cannot use the MFA command from ${mfaPick.origin} as no MFA device is given: add --serial-number or serial_number`,
+      { param: "--serial-number" },
+    );
+  }
+  if (serialNumber !== undefined && mfaCommand === undefined) {
+    throw new BRSConfigurationError(
+      `Cannot get MFA codes for device ${
+        JSON.stringify(serialNumber)
+      } from ${serialPick.origin} as no MFA command is given: add --mfa-command or mfa_command (e.g. "ykman oath accounts code -s NAME")`,
+      { param: "--mfa-command" },
+    );
+  }
+  const allowedCommands = profile?.allowed_commands ?? [];
+  if (mfaCommand !== undefined) {
+    // Checks the command (allowlist, no shell syntax) on every path, also
+    // when the cache is warm and the command will not run.
+    createMfaTokenSource(mfaCommand, { allowedCommands });
+  }
+  return {
+    profileName,
+    roleArn,
+    roleSessionName,
+    durationSeconds,
+    serialNumber,
+    externalId,
+    mfaCommand,
+    allowedCommands,
+    region,
+    endpointUrl,
+    sourceProfile: sourceProfile ?? profile?.source_profile,
+    advisoryTimeout,
+    mandatoryTimeout,
+  };
+}
+
+/** The region for STS: the request's, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1. */
+export function _stsRegion(request: _Request): string {
+  return request.region ?? Deno.env.get("AWS_REGION") ??
+    Deno.env.get("AWS_DEFAULT_REGION") ?? "us-east-1";
+}
+
+/** The region to give children, if one is known. */
+export function _knownRegion(request: _Request): string | undefined {
+  return request.region ?? Deno.env.get("AWS_REGION") ??
+    Deno.env.get("AWS_DEFAULT_REGION");
+}
+
+/**
+ * What identifies the credentials (never the MFA code): role, session name,
+ * duration, serial, external id, endpoint, region and the base identity (the
+ * base access key id from the environment, else the source profile name).
+ */
+export function _cacheMaterial(request: _Request): Record<string, unknown> {
+  const envKey = Deno.env.get("AWS_ACCESS_KEY_ID");
+  const awsProfile = Deno.env.get("AWS_PROFILE");
+  const base = request.sourceProfile !== undefined
+    ? `profile:${request.sourceProfile}`
+    : awsProfile
+    ? `profile:${awsProfile}`
+    : envKey
+    ? `key:${envKey}`
+    : "profile:default";
+  return {
+    v: 1,
+    role: request.roleArn,
+    sessionName: request.roleSessionName,
+    duration: request.durationSeconds,
+    serial: request.serialNumber,
+    externalId: request.externalId,
+    endpoint: request.endpointUrl,
+    region: _stsRegion(request),
+    base,
+  };
+}
+
+/** The part of a session the CLI uses (see `STSRefreshableSession`). */
+interface _SessionLike {
+  refresh(options?: { force?: boolean }): Promise<TemporaryCredentials>;
+  close(): Promise<void>;
+}
+
+/** Options of {@linkcode _CredentialSource}. */
+export interface _CredentialSourceOptions {
+  /** Use the file cache (default true). */
+  cache?: boolean;
+  /** Print debug lines on stderr. */
+  debug?: boolean;
+}
+
+/**
+ * The credentials of one request: from the file cache while fresh, else from
+ * one `STSRefreshableSession` (created on first need, with a dynamic import)
+ * under the cache's lock.
+ */
+export class _CredentialSource {
+  readonly #request: _Request;
+  readonly #cache: FileCache | undefined;
+  readonly #debug: boolean;
+  #session: _SessionLike | undefined;
+  #key: string | undefined;
+
+  /** Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}. */
+  constructor(request: _Request, options: _CredentialSourceOptions = {}) {
+    this.#request = request;
+    this.#cache = options.cache === false ? undefined : new FileCache();
+    this.#debug = options.debug ?? false;
+  }
+
+  /** The request. */
+  get request(): _Request {
+    return this.#request;
+  }
+
+  /** Fresh credentials (registered as secrets for the output module). */
+  async get(): Promise<TemporaryCredentials> {
+    let credentials: TemporaryCredentials;
+    if (this.#cache === undefined) {
+      credentials = await this.#refresh();
+    } else {
+      this.#key ??= await FileCache.keyOf(_cacheMaterial(this.#request));
+      const result = await this.#cache.getOrRefresh(
+        this.#key,
+        async () => ({
+          credentials: await this.#refresh(),
+          obtainedAt: new Date().toISOString(),
+        }),
+        { advisorySeconds: this.#request.advisoryTimeout ?? 900 },
+      );
+      if (this.#debug) {
+        await _err(
+          `brs: debug: credentials ${
+            result.entry.credentials.accessKey.slice(0, 8)
+          }... from ${result.source} (${this.#cache.directory}/${
+            this.#key.slice(0, 12)
+          }...), expire ${result.entry.credentials.expiryTime}`,
+        );
+      }
+      credentials = result.entry.credentials;
+    }
+    _registerSecret(credentials.secretKey);
+    _registerSecret(credentials.token);
+    return credentials;
+  }
+
+  async #refresh(): Promise<TemporaryCredentials> {
+    this.#session ??= await this.#createSession();
+    return await this.#session.refresh({ force: true });
+  }
+
+  async #createSession(): Promise<_SessionLike> {
+    if (this.#debug) {
+      await _err("brs: debug: loading the AWS SDK for a refresh");
+    }
+    const { STSRefreshableSession } = await import("../sts_session.ts");
+    const r = this.#request;
+    const assumeRole: Record<string, unknown> = {
+      RoleArn: r.roleArn,
+      RoleSessionName: r.roleSessionName,
+    };
+    if (r.durationSeconds !== undefined) {
+      assumeRole.DurationSeconds = r.durationSeconds;
+    }
+    if (r.serialNumber !== undefined) assumeRole.SerialNumber = r.serialNumber;
+    if (r.externalId !== undefined) assumeRole.ExternalId = r.externalId;
+    const stsClientConfig: Record<string, unknown> = { region: _stsRegion(r) };
+    if (r.endpointUrl !== undefined) stsClientConfig.endpoint = r.endpointUrl;
+    if (r.sourceProfile !== undefined) {
+      stsClientConfig.profile = r.sourceProfile;
+    }
+    const options: Record<string, unknown> = {
+      assumeRole,
+      stsClientConfig,
+      deferRefresh: true,
+    };
+    if (r.mfaCommand !== undefined) {
+      options.mfaTokenProvider = r.mfaCommand;
+      options.mfaTokenProviderOptions = { allowedCommands: r.allowedCommands };
+    }
+    if (r.advisoryTimeout !== undefined) {
+      options.advisoryTimeout = r.advisoryTimeout;
+    }
+    if (r.mandatoryTimeout !== undefined) {
+      options.mandatoryTimeout = r.mandatoryTimeout;
+    }
+    if (r.region !== undefined) options.region = r.region;
+    return new STSRefreshableSession(
+      options as unknown as ConstructorParameters<
+        typeof STSRefreshableSession
+      >[0],
+    );
+  }
+
+  /** Calls STS GetCallerIdentity with the assumed-role credentials. */
+  async identity(): Promise<Identity> {
+    const credentials = await this.get();
+    const { STSClient, GetCallerIdentityCommand } = await import(
+      "@aws-sdk/client-sts"
+    );
+    const client = new STSClient({
+      region: _stsRegion(this.#request),
+      ...(this.#request.endpointUrl
+        ? { endpoint: this.#request.endpointUrl }
+        : {}),
+      credentials: {
+        accessKeyId: credentials.accessKey,
+        secretAccessKey: credentials.secretKey,
+        sessionToken: credentials.token,
+      },
+    });
+    try {
+      const reply = await client.send(new GetCallerIdentityCommand({}));
+      return {
+        UserId: reply.UserId ?? "",
+        Account: reply.Account ?? "",
+        Arn: reply.Arn ?? "",
+      };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  /** Closes the session, if one was created. */
+  async close(): Promise<void> {
+    await this.#session?.close();
+    this.#session = undefined;
+  }
+}

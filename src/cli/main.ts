@@ -1,0 +1,105 @@
+/**
+ * The companion CLI's entry: dispatches to a subcommand and maps errors to
+ * exit codes. Imports nothing from the AWS SDK statically: the SDK is loaded
+ * with `import()` only when credentials must be refreshed.
+ *
+ * @module
+ */
+
+import denoJson from "../../deno.json" with { type: "json" };
+import { _COMMANDS, _splitCommand } from "./_args.ts";
+import {
+  _exitCodeFor,
+  _formatError,
+  EXIT_OK,
+  EXIT_USAGE,
+} from "./_exit_codes.ts";
+import { _err, _out } from "./_output.ts";
+import { runCredentials } from "./credentials.ts";
+import { runExec } from "./exec.ts";
+import { runProfiles } from "./profiles.ts";
+import { runWhoami } from "./whoami.ts";
+
+const _HELP =
+  `brs ${denoJson.version}: AWS credentials of an assumed role that refresh themselves
+
+Usage: brs <command> [flags]
+
+Commands:
+  whoami        print the assumed role's identity (--json for JSON)
+  credentials   print credentials: --format json | env | credential-process
+  exec          run a command with credentials: brs exec [--server] -- CMD ARGS...
+  profiles      list the profiles of the TOML file and of ~/.aws/config
+
+Flags:
+  --help        help of the CLI, or of a command: brs <command> --help
+  --version     print the version
+
+Exit codes: 0 success, 1 runtime failure (STS, network, refresh),
+            2 usage, configuration or missing Deno permission.
+`;
+
+/**
+ * Runs the CLI with the given arguments and returns its exit code. Never
+ * calls `Deno.exit`; errors become one line on stderr (`--debug` adds the
+ * cause chain), never a stack trace.
+ *
+ * @param args The command line, e.g. `Deno.args`.
+ * @returns 0 on success, 1 on a runtime failure, 2 on a usage or configuration
+ * error (or the child's exit code for `exec`).
+ *
+ * @example Usage
+ * ```ts
+ * import { main } from "@brs/session/cli";
+ * import { assertEquals } from "@std/assert";
+ *
+ * assertEquals(await main(["--version"]), 0);
+ * assertEquals(await main(["no-such-command"]), 2);
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
+  const debug = args.includes("--debug");
+  try {
+    const split = _splitCommand(args);
+    if (split === undefined) {
+      if (args.includes("--version")) {
+        await _out(`brs ${denoJson.version}\n`);
+        return EXIT_OK;
+      }
+      if (args.length === 0 || args.includes("--help") || args.includes("-h")) {
+        await _out(_HELP);
+        return args.length === 0 ? EXIT_USAGE : EXIT_OK;
+      }
+      await _err(
+        `brs: error: No command given: use one of ${
+          _COMMANDS.join(", ")
+        } (brs --help)`,
+      );
+      return EXIT_USAGE;
+    }
+    const { command, rest } = split;
+    switch (command) {
+      case "whoami":
+        return await runWhoami(rest);
+      case "credentials":
+        return await runCredentials(rest);
+      case "exec":
+        return await runExec(rest);
+      case "profiles":
+        return await runProfiles(rest);
+      case "help":
+        await _out(_HELP);
+        return EXIT_OK;
+      default:
+        await _err(
+          `brs: error: Unknown command '${command}': use one of ${
+            _COMMANDS.join(", ")
+          } (brs --help)`,
+        );
+        return EXIT_USAGE;
+    }
+  } catch (error) {
+    await _err(_formatError(error, debug));
+    return _exitCodeFor(error);
+  }
+}

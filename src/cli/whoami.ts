@@ -1,0 +1,55 @@
+/**
+ * `brs whoami`: the identity AWS sees with the assumed-role credentials.
+ *
+ * @module
+ */
+
+import { _parseWhoamiArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
+import { EXIT_OK } from "./_exit_codes.ts";
+import { _out } from "./_output.ts";
+import { _CredentialSource, _resolveRequest } from "./_resolve_session.ts";
+
+const _HELP = `Usage: brs whoami [--json] [session flags]
+
+Prints the identity of the assumed role (STS GetCallerIdentity called with the
+assumed-role credentials, from the cache when they are fresh).
+
+  --json                    print {"UserId","Account","Arn"} as JSON
+
+${_SESSION_FLAGS_HELP}
+
+Example:
+  brs whoami --profile dev
+`;
+
+/**
+ * Runs `whoami`.
+ *
+ * @param args The arguments after `whoami`.
+ * @returns The exit code.
+ * @throws {BRSValidationError} Bad flags or values (exit code 2).
+ * @throws {BRSRefreshError} STS failed (exit code 1).
+ */
+export async function runWhoami(args: string[]): Promise<number> {
+  const flags = _parseWhoamiArgs(args);
+  if (flags.help) {
+    await _out(_HELP);
+    return EXIT_OK;
+  }
+  const request = await _resolveRequest(flags);
+  const source = new _CredentialSource(request, {
+    cache: flags.cache,
+    debug: flags.debug,
+  });
+  try {
+    const identity = await source.identity();
+    await _out(
+      flags.json
+        ? `${JSON.stringify(identity, null, 2)}\n`
+        : `Account: ${identity.Account}\nArn:     ${identity.Arn}\nUserId:  ${identity.UserId}\n`,
+    );
+  } finally {
+    await source.close();
+  }
+  return EXIT_OK;
+}
