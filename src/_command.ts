@@ -351,10 +351,27 @@ async function _readCapped(
 }
 
 /**
+ * Whether the command can run in a process group of its own that is killed as
+ * a whole: POSIX only, and `Deno.kill` of a group needs the `run` permission
+ * without a list. Otherwise only the command itself is signalled.
+ */
+function _canKillGroups(): boolean {
+  if (_IS_WINDOWS) return false;
+  try {
+    return Deno.permissions.querySync({ name: "run" }).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Runs an MFA command and returns the last standalone 6-digit group of its
  * stdout. No shell, stdin closed, stdout capped at 4 KiB (more is an error
  * and the process is killed), stderr kept up to 4 KiB, SIGTERM at the timeout
- * and SIGKILL after a short grace; the process is always awaited.
+ * and SIGKILL after a short grace; the process is always awaited. With the
+ * `run` permission granted without a list, the command runs in a process
+ * group of its own: the signals reach every child it forked, and children
+ * left behind when it exits are killed.
  *
  * @param argv The program and its arguments (already allowlisted).
  * @param options Validated options.
@@ -380,10 +397,14 @@ export async function _runTokenCommand(
   signal?.throwIfAborted();
   const baseDetails = { command, timeoutMs: options.timeoutMs };
 
+  // In a process group of its own, the command and every child it forks can
+  // be killed together (Deno.kill(-pgid) needs --allow-run without a list).
+  const groupKill = _canKillGroups();
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(command, {
       args,
+      detached: groupKill,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
@@ -437,20 +458,29 @@ export async function _runTokenCommand(
   let graceTimer: ReturnType<typeof setTimeout> | undefined;
   const readers: ReadableStreamDefaultReader<Uint8Array>[] = [];
 
+  /** Signals the command's process group (or, without it, the command). */
+  function kill(sig: Deno.Signal): void {
+    if (groupKill) {
+      try {
+        Deno.kill(-child.pid, sig);
+        return;
+      } catch { /* the group is gone */ }
+    }
+    if (!exited) {
+      try {
+        child.kill(sig);
+      } catch { /* already gone */ }
+    }
+  }
+
   function stop(reason: "timeout" | "too-large" | "aborted"): void {
     if (stopReason !== undefined) return;
     stopReason = reason;
-    if (!exited) {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
+    if (!exited || groupKill) {
+      kill("SIGTERM");
       graceTimer = setTimeout(() => {
         graceTimer = undefined;
-        if (!exited) {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* already gone */ }
-        }
+        kill("SIGKILL");
       }, _KILL_GRACE_MS);
     }
     // A grandchild may hold the pipes open: stop reading now.
@@ -463,6 +493,8 @@ export async function _runTokenCommand(
 
   const statusPromise = child.status.then((status) => {
     exited = true;
+    // Children it left behind (holding the pipes open or not) go with it.
+    if (groupKill) kill("SIGKILL");
     return status;
   });
   let stdout: { bytes: Uint8Array; total: number };

@@ -131,6 +131,15 @@ export function _errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** `String(value)`, or a type name when that throws (e.g. an object without a prototype). */
+function _safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return `a value of type ${typeof value}`;
+  }
+}
+
 /**
  * Tells whether a refresh error is non-recoverable: retrying it soon will not
  * help (AccessDenied, rejected MFA, bad request, bad settings).
@@ -537,7 +546,7 @@ export class _Refresher {
       });
     } else {
       const code = _errorCode(cause) ?? "RefreshError";
-      const text = cause instanceof Error ? cause.message : String(cause);
+      const text = cause instanceof Error ? cause.message : _safeString(cause);
       error = new BRSRefreshError(
         `Cannot refresh credentials as the source failed with ${code}: ${
           text.slice(0, 300)

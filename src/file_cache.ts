@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BRSConfigurationError } from "./errors.ts";
 import type { TemporaryCredentials } from "./types.ts";
 
 /** Options of a {@linkcode FileCache}. */
@@ -59,6 +60,12 @@ export interface FileCacheResult {
   entry: FileCacheEntry;
   /** `"cache"`: found fresh; `"peer"`: another process refreshed while we waited; `"refresh"`: we refreshed. */
   source: "cache" | "peer" | "refresh";
+  /**
+   * Something the user should know: the directory could not be written
+   * (e.g. read-only: the credentials are fresh but not cached), or its
+   * permissions were repaired.
+   */
+  warning?: string;
 }
 
 const _FORMAT_KIND = "brs-credentials";
@@ -102,6 +109,8 @@ export class FileCache {
   readonly #pollIntervalMs: number;
   readonly #now: () => number;
   #dirReady = false;
+  /** What #ensureDirectory repaired, told once through a result's `warning`. */
+  #repaired: string | undefined;
 
   /**
    * Creates a cache over a directory (nothing is touched until first use).
@@ -170,9 +179,12 @@ export class FileCache {
     const path = this.#path(key, "json");
     let text: string;
     try {
-      const info = await Deno.stat(path);
-      if (!info.isFile) return undefined;
-      if (info.mode !== null && (info.mode & 0o077) !== 0) return undefined;
+      // Neither the directory nor the file may be a symlink, group/world
+      // accessible, or owned by someone else.
+      const dir = await Deno.lstat(this.#directory);
+      if (!_private(dir, _ownUid) || !dir.isDirectory) return undefined;
+      const info = await Deno.lstat(path);
+      if (!info.isFile || !_private(info, dir.uid)) return undefined;
       text = await Deno.readTextFile(path);
     } catch (error) {
       if (_isPermissionError(error)) throw error;
@@ -204,6 +216,7 @@ export class FileCache {
       mode: 0o600,
     });
     try {
+      _learnUid((await file.stat()).uid);
       await file.write(new TextEncoder().encode(body));
     } finally {
       file.close();
@@ -232,17 +245,41 @@ export class FileCache {
     refresh: () => Promise<FileCacheEntry>,
     options: FileCacheGetOptions = {},
   ): Promise<FileCacheResult> {
+    const result = await this.#getOrRefresh(key, refresh, options);
+    const repaired = this.#repaired;
+    this.#repaired = undefined;
+    return repaired === undefined || result.warning !== undefined
+      ? result
+      : { ...result, warning: repaired };
+  }
+
+  async #getOrRefresh(
+    key: string,
+    refresh: () => Promise<FileCacheEntry>,
+    options: FileCacheGetOptions,
+  ): Promise<FileCacheResult> {
     const advisoryMs = (options.advisorySeconds ?? 900) * 1000;
     const cached = await this.read(key);
     if (cached && this.#isFresh(cached, advisoryMs)) {
       return { entry: cached, source: "cache" };
     }
-    await this.#ensureDirectory();
     const lockPath = this.#path(key, "lock");
     let waited = false;
     let nonce: string;
     while (true) {
-      const taken = await this.#tryLock(lockPath);
+      let taken: string | undefined;
+      try {
+        await this.#ensureDirectory();
+        taken = await this.#tryLock(lockPath);
+      } catch (error) {
+        if (!_isSystemError(error)) throw error;
+        // Not writable (read-only, full, ...): refresh without the cache.
+        return {
+          entry: await refresh(),
+          source: "refresh",
+          warning: _notCachedWarning(this.#directory, error),
+        };
+      }
       if (taken !== undefined) {
         nonce = taken;
         break;
@@ -261,7 +298,16 @@ export class FileCache {
         return { entry: again, source: waited ? "peer" : "cache" };
       }
       const entry = await refresh();
-      await this.write(key, entry);
+      try {
+        await this.write(key, entry);
+      } catch (error) {
+        if (!_isSystemError(error)) throw error;
+        return {
+          entry,
+          source: "refresh",
+          warning: _notCachedWarning(this.#directory, error),
+        };
+      }
       return { entry, source: "refresh" };
     } finally {
       await this.#unlock(lockPath, nonce);
@@ -285,14 +331,55 @@ export class FileCache {
     return `${this.#directory}/${key}.${ext}`;
   }
 
+  /**
+   * Creates the directory (0700), or checks the one there: a symlink, a
+   * non-directory or a directory owned by someone else is refused; group or
+   * world permissions are removed.
+   */
   async #ensureDirectory(): Promise<void> {
     if (this.#dirReady) return;
     await Deno.mkdir(this.#directory, { recursive: true, mode: 0o700 });
-    const info = await Deno.stat(this.#directory);
+    const info = await Deno.lstat(this.#directory);
+    const refuse = (why: string): never => {
+      throw new BRSConfigurationError(
+        `Cannot use the credential cache directory '${this.#directory}' as ${why}: remove it, or set XDG_CACHE_HOME to a directory of your own, or use --no-cache`,
+        { code: "CacheDirectoryUnsafe", param: "directory" },
+      );
+    };
+    if (info.isSymlink) refuse("it is a symbolic link");
+    if (!info.isDirectory) refuse("it is not a directory");
+    if (_ownUid === undefined) await this.#probeUid();
+    if (info.uid !== null && _ownUid !== undefined && info.uid !== _ownUid) {
+      refuse(`it is owned by uid ${info.uid}, not by you (uid ${_ownUid})`);
+    }
     if (info.mode !== null && (info.mode & 0o077) !== 0) {
       await Deno.chmod(this.#directory, 0o700);
+      this.#repaired =
+        `Set the credential cache directory '${this.#directory}' to mode 0700: it was 0${
+          (info.mode & 0o777).toString(8)
+        }, open to other users`;
     }
     this.#dirReady = true;
+  }
+
+  /** Learns this process's uid from a file it creates (no --allow-sys=uid needed). */
+  async #probeUid(): Promise<void> {
+    const probe =
+      `${this.#directory}/.uid-probe.${Deno.pid}.${crypto.randomUUID()}`;
+    try {
+      const file = await Deno.open(probe, {
+        createNew: true,
+        write: true,
+        mode: 0o600,
+      });
+      try {
+        _learnUid((await file.stat()).uid);
+      } finally {
+        file.close();
+      }
+    } finally {
+      await Deno.remove(probe).catch(() => {});
+    }
   }
 
   async #tryLock(lockPath: string): Promise<string | undefined> {
@@ -424,6 +511,47 @@ async function _processAlive(pid: number): Promise<boolean> {
   } catch (error) {
     return (error as { code?: unknown }).code !== "ESRCH";
   }
+}
+
+/** This process's uid, once known (from --allow-sys=uid or a file it created). */
+let _ownUid: number | undefined = (() => {
+  try {
+    return Deno.permissions.querySync({ name: "sys", kind: "uid" }).state ===
+        "granted"
+      ? Deno.uid() ?? undefined
+      : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+function _learnUid(uid: number | null): void {
+  if (uid !== null) _ownUid ??= uid;
+}
+
+/**
+ * A file or directory only its owner can use: not a symlink, no group or
+ * world permissions, and owned by `uid` when that is known.
+ */
+function _private(
+  info: Deno.FileInfo,
+  uid: number | null | undefined,
+): boolean {
+  if (info.isSymlink) return false;
+  if (info.mode !== null && (info.mode & 0o077) !== 0) return false;
+  return uid === undefined || uid === null || info.uid === null ||
+    info.uid === uid;
+}
+
+/** An operating-system failure to write (not a missing Deno permission or a refusal). */
+function _isSystemError(error: unknown): boolean {
+  return error instanceof Error && !(error instanceof Deno.errors.NotCapable) &&
+    !(error instanceof BRSConfigurationError) && !(error instanceof TypeError);
+}
+
+function _notCachedWarning(directory: string, error: unknown): string {
+  const reason = error instanceof Error ? error.message : String(error);
+  return `Credentials not cached as the cache directory '${directory}' cannot be written: ${reason}`;
 }
 
 function _isPermissionError(error: unknown): boolean {

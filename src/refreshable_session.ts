@@ -110,6 +110,16 @@ export interface RefreshableSessionOptions {
    */
   mandatoryTimeout?: number;
   /**
+   * Seconds one refresh attempt (the whole credential fetch, an MFA command
+   * included) may take before it is aborted. Waiting callers then get the
+   * current credentials while they are valid, else a `BRSRefreshError` with
+   * code `RefreshTimeout`. It bounds what the SDK's own timeouts do not,
+   * e.g. a reply body that arrives one byte at a time. At most 3600.
+   *
+   * @default {60}
+   */
+  refreshTimeout?: number;
+  /**
    * The region of clients the session builds (and of its STS client).
    *
    * @default {undefined} the SDK's default (`AWS_REGION`, the profile, ...)
@@ -176,6 +186,7 @@ const _BASE_OPTION_KEYS = [
   "deferRefresh",
   "advisoryTimeout",
   "mandatoryTimeout",
+  "refreshTimeout",
   "region",
   "profile",
   "cache",
@@ -250,6 +261,19 @@ function _validateBaseOptions(
         { param: key },
       );
     }
+  }
+  const refreshTimeout = o.refreshTimeout;
+  if (
+    refreshTimeout !== undefined &&
+    (typeof refreshTimeout !== "number" || !Number.isFinite(refreshTimeout) ||
+      refreshTimeout <= 0 || refreshTimeout > 3600)
+  ) {
+    throw new BRSValidationError(
+      `${prefix} as 'refreshTimeout' must be a number of seconds > 0 and <= 3600: got ${
+        _describe(refreshTimeout)
+      }`,
+      { param: "refreshTimeout" },
+    );
   }
   const advisory = (o.advisoryTimeout as number | undefined) ?? 900;
   const mandatory = (o.mandatoryTimeout as number | undefined) ?? 600;
@@ -435,6 +459,7 @@ export abstract class RefreshableSession extends EventTarget
       fetch: (signal) => this._fetchCredentials(signal),
       advisoryTimeout: o.advisoryTimeout ?? 900,
       mandatoryTimeout: o.mandatoryTimeout ?? 600,
+      attemptTimeout: o.refreshTimeout ?? 60,
       clock: o.clock ?? _REAL_CLOCK,
       background: o.deferRefresh === false,
       onEvent: (event) => this.#dispatch(event),

@@ -78,6 +78,9 @@ export interface STSRefreshableSessionOptions
   mfaTokenProviderOptions?: MfaTokenProviderOptions | Record<string, unknown>;
 }
 
+/** How far an Expiration may lie beyond the requested duration before it is capped. */
+const _EXPIRATION_SLACK_MS = 300_000;
+
 const _STS_KEYS = [
   "assumeRole",
   "stsClientConfig",
@@ -262,12 +265,26 @@ export class STSRefreshableSession extends RefreshableSession {
         { code: "InvalidReply" },
       );
     }
+    // STS never grants more than was asked: an Expiration far beyond it
+    // (a broken or hostile endpoint) would stop refreshes, so it is capped.
+    const base = serverDate?.getTime() ?? Date.now();
+    const requested = (this.assumeRole.DurationSeconds ?? 3600) * 1000;
+    let expiration = c.Expiration;
+    if (expiration.getTime() > base + requested + _EXPIRATION_SLACK_MS) {
+      expiration = new Date(base + requested);
+      this._warn(
+        "ExpirationCapped",
+        `The AssumeRole reply's Expiration is beyond the requested ${
+          requested / 1000
+        } s: the credentials are treated as expiring at ${expiration.toISOString()}; check the STS endpoint`,
+      );
+    }
     return {
       credentials: {
         accessKeyId: c.AccessKeyId,
         secretAccessKey: c.SecretAccessKey,
         sessionToken: c.SessionToken,
-        expiration: c.Expiration,
+        expiration,
       },
       ...(serverDate === undefined ? {} : { serverDate }),
     };

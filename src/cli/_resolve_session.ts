@@ -399,6 +399,9 @@ export class _CredentialSource {
         }),
         { advisorySeconds: this.#request.advisoryTimeout ?? 900 },
       );
+      if (result.warning !== undefined) {
+        await _err(`brs: warning: ${result.warning}`);
+      }
       if (this.#debug) {
         await _err(
           `brs: debug: credentials ${
