@@ -1,0 +1,72 @@
+/**
+ * Smoke run of the contention harness with tiny sizes, so the benchmark code
+ * cannot rot. It asserts what the harness produces and the counts that do not
+ * depend on speed; never a timing.
+ */
+
+import { assert, assertEquals } from "@std/assert";
+import { runContention } from "../bench/contention.ts";
+import { machineInfo, readmeSummary, writeReport } from "../bench/_report.ts";
+import { CONTENDERS } from "../bench/_contenders.ts";
+import { WINDOW_SCENARIOS } from "../bench/_scenarios.ts";
+
+Deno.test("bench harness runs every scenario with tiny sizes and writes a report with charts", async () => {
+  const r = await runContention({ quick: true });
+
+  for (const scenario of WINDOW_SCENARIOS) {
+    for (const c of ["ours", "sdk-memoized"]) {
+      for (const n of r.options.ns) {
+        const row = r.windows.find((w) =>
+          w.scenario === scenario && w.contender === c && w.n === n
+        );
+        if (row === undefined) {
+          throw new Error(`missing ${scenario} ${c} N=${n}`);
+        }
+        assertEquals(row.latency.count, n);
+        assertEquals(row.errors, 0);
+      }
+    }
+  }
+  for (const c of CONTENDERS) {
+    assert(r.windows.some((w) => w.scenario === "cold" && w.contender === c));
+  }
+  // Contenders without a cache make one call per caller: the harness counts right.
+  for (
+    const w of r.windows.filter((w) =>
+      w.contender === "naive" || w.contender === "sdk-bare"
+    )
+  ) {
+    assertEquals(w.stsCalls, w.n);
+    assertEquals(w.waited, w.n);
+  }
+  // The SDK memoizes per client: K clients, K calls.
+  for (const m of r.manyClients.filter((m) => m.contender === "sdk-memoized")) {
+    assertEquals(m.stsCalls, m.k);
+  }
+  assertEquals(r.outage.map((o) => o.contender), ["ours", "sdk-memoized"]);
+  assertEquals(r.storm.length, 6);
+  assertEquals(r.fleet.refreshAt.ours.length, r.options.fleet);
+  assert(r.fleet.refreshAt["sdk-memoized"].every((s) => s >= -300 && s < -290));
+  assertEquals(r.crossProcess, "not run (quick mode)");
+
+  const dir = await Deno.makeTempDir({ prefix: "brs-bench-smoke-" });
+  try {
+    const m = await machineInfo();
+    const written = await writeReport(r, dir, {
+      before: m,
+      after: m,
+      command: "deno task bench --quick",
+    });
+    const md = await Deno.readTextFile(written.results);
+    assert(md.includes("## DESIGN.md section 9 targets"));
+    assert(md.includes("## Invalidation storm"));
+    assertEquals(written.charts.length, 3);
+    for (const chart of written.charts) {
+      const svg = await Deno.readTextFile(chart);
+      assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), chart);
+    }
+    assertEquals(readmeSummary(r).split("\n").length, 3);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
