@@ -21,6 +21,7 @@ import {
   STSRefreshableSession,
 } from "../mod.ts";
 import { startLocalSts } from "../src/testing/mod.ts";
+import { setImmediate } from "node:timers";
 
 /** Options of {@linkcode runSoak}. */
 export interface SoakOptions {
@@ -265,7 +266,9 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakReport> {
         else report.errorsAfterExpiry++;
       }
     }
-    // Let a background (advisory) refresh finish before the next cycle.
+    // Let a background (advisory) refresh finish before the next cycle: it
+    // starts on a macrotask (setImmediate), after the callers.
+    await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 4; i++) await Promise.resolve();
     report.maxFetchCallsPerCycle = Math.max(
       report.maxFetchCallsPerCycle,

@@ -239,3 +239,215 @@ export function _mergeConfig(
   }
   return merged;
 }
+
+/**
+ * The contents of a value-keyed part of a config (a plain object or an
+ * array) when its key was computed: own enumerable string keys in order,
+ * their values, and the same for nested value-keyed parts. A config whose
+ * contents still match gives the same key without computing it again.
+ */
+interface _Snapshot {
+  readonly array: boolean;
+  /** A plain object whose values all count by identity or value (no nested snapshot). */
+  readonly flat: boolean;
+  readonly proto: object | null;
+  /** Property names (plain objects only). */
+  readonly keys: readonly string[];
+  readonly values: readonly unknown[];
+  /** Per value: its snapshot if it is itself value-keyed, else `undefined` (compared by identity). */
+  readonly nested: readonly (_Snapshot | undefined)[];
+}
+
+function _isValueKeyed(value: unknown): value is object {
+  return typeof value === "object" && value !== null &&
+    (Array.isArray(value) || _isPlainObject(value));
+}
+
+function _snapshotOf(value: object, stack: object[]): _Snapshot {
+  stack.push(value);
+  const array = Array.isArray(value);
+  const keys: string[] = [];
+  const values: unknown[] = [];
+  const nested: (_Snapshot | undefined)[] = [];
+  const add = (item: unknown): void => {
+    values.push(item);
+    nested.push(
+      _isValueKeyed(item) && !stack.includes(item)
+        ? _snapshotOf(item, stack)
+        : undefined,
+    );
+  };
+  if (array) {
+    const list = value as unknown[];
+    for (let i = 0; i < list.length; i++) add(list[i]);
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key in record) {
+      keys.push(key);
+      add(record[key]);
+    }
+  }
+  stack.pop();
+  return {
+    array,
+    flat: !array && nested.every((n) => n === undefined),
+    proto: Object.getPrototypeOf(value),
+    keys,
+    values,
+    nested,
+  };
+}
+
+/** Whether `value` still has the contents `snapshot` recorded (so the same key). */
+function _matches(snapshot: _Snapshot, value: object): boolean {
+  if (snapshot.flat) {
+    // The common case, kept small: `{ region, endpoint, maxAttempts, ... }`.
+    if (
+      Object.getPrototypeOf(value) !== snapshot.proto || Array.isArray(value)
+    ) return false;
+    const { keys, values } = snapshot;
+    const record = value as Record<string, unknown>;
+    let i = 0;
+    for (const key in record) {
+      if (key !== keys[i] || record[key] !== values[i]) return false;
+      i++;
+    }
+    return i === keys.length;
+  }
+  if (
+    Array.isArray(value) !== snapshot.array ||
+    Object.getPrototypeOf(value) !== snapshot.proto
+  ) return false;
+  const { values, nested } = snapshot;
+  if (snapshot.array) {
+    const list = value as unknown[];
+    if (list.length !== values.length) return false;
+    for (let i = 0; i < values.length; i++) {
+      if (!_itemMatches(list[i], values[i], nested[i])) return false;
+    }
+    return true;
+  }
+  const keys = snapshot.keys;
+  const record = value as Record<string, unknown>;
+  let i = 0;
+  for (const key in record) {
+    if (
+      i >= keys.length || key !== keys[i] ||
+      !_itemMatches(record[key], values[i], nested[i])
+    ) return false;
+    i++;
+  }
+  return i === keys.length;
+}
+
+function _itemMatches(
+  item: unknown,
+  recorded: unknown,
+  snapshot: _Snapshot | undefined,
+): boolean {
+  if (snapshot === undefined) return item === recorded;
+  return typeof item === "object" && item !== null && _matches(snapshot, item);
+}
+
+interface _MemoEntry {
+  readonly ClientClass: _AnyClass;
+  readonly key: string;
+  /** `undefined`: the config counts by identity, its key never changes. */
+  readonly snapshot: _Snapshot | undefined;
+}
+
+/** How many recent configs a memo compares a new config object with. */
+const _RECENT_SIZE = 8;
+
+/**
+ * A memo in front of {@linkcode _cacheKey} for a hot path (a session's
+ * `client()`): gives exactly the key `_cacheKey(ClientClass, config)` would,
+ * but without computing it again when
+ *
+ * - the same config object comes back with the same contents (an identity
+ *   memo in a `WeakMap`, checked against a snapshot of the contents, nested
+ *   plain objects and arrays included, so a config mutated after a call gets
+ *   the key of its new contents), or
+ * - a new object comes with the same contents as one of the last few configs
+ *   (e.g. a literal written at the call site), same order of keys and the
+ *   same values (by identity).
+ *
+ * It holds the configs' values (secrets included, as the clients do) only
+ * until {@linkcode _CacheKeyMemo.prototype.clear} or while the config object
+ * lives; it never prints them.
+ */
+export class _CacheKeyMemo {
+  #byObject = new WeakMap<object, _MemoEntry[]>();
+  #recent: (_MemoEntry | undefined)[] = [];
+  #next = 0;
+  /** The config object of the last call and its entry: a loop reusing one config skips the `WeakMap`. */
+  #lastConfig: object | undefined;
+  #lastEntry: _MemoEntry | undefined;
+
+  /**
+   * The key of `ClientClass` with `config`, as {@linkcode _cacheKey} gives it.
+   *
+   * @param ClientClass The client class (by identity).
+   * @param config The config given to its constructor.
+   * @returns A non-empty string.
+   */
+  key(ClientClass: _AnyClass, config?: unknown): string {
+    if (typeof config !== "object" || config === null) {
+      return _cacheKey(ClientClass, config);
+    }
+    const last = this.#lastEntry;
+    if (
+      config === this.#lastConfig && last !== undefined &&
+      last.ClientClass === ClientClass &&
+      (last.snapshot === undefined || _matches(last.snapshot, config))
+    ) return last.key;
+    const entry = this.#lookUp(ClientClass, config);
+    this.#lastConfig = config;
+    this.#lastEntry = entry;
+    return entry.key;
+  }
+
+  #lookUp(ClientClass: _AnyClass, config: object): _MemoEntry {
+    const entries = this.#byObject.get(config);
+    if (entries !== undefined) {
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i] as _MemoEntry;
+        if (entry.ClientClass !== ClientClass) continue;
+        if (
+          entry.snapshot === undefined || _matches(entry.snapshot, config)
+        ) return entry;
+        entries.splice(i, 1);
+        break;
+      }
+    }
+    const recent = this.#recent;
+    for (let i = 0; i < recent.length; i++) {
+      const entry = recent[i] as _MemoEntry;
+      if (
+        entry.ClientClass === ClientClass && entry.snapshot !== undefined &&
+        _matches(entry.snapshot, config)
+      ) return entry;
+    }
+    const entry: _MemoEntry = {
+      ClientClass,
+      snapshot: _isValueKeyed(config) ? _snapshotOf(config, []) : undefined,
+      key: _cacheKey(ClientClass, config),
+    };
+    if (entries === undefined) this.#byObject.set(config, [entry]);
+    else entries.push(entry);
+    if (entry.snapshot !== undefined) {
+      recent[this.#next] = entry;
+      this.#next = (this.#next + 1) % _RECENT_SIZE;
+    }
+    return entry;
+  }
+
+  /** Forgets every config (and the values it holds). */
+  clear(): void {
+    this.#byObject = new WeakMap();
+    this.#recent = [];
+    this.#next = 0;
+    this.#lastConfig = undefined;
+    this.#lastEntry = undefined;
+  }
+}

@@ -28,6 +28,20 @@
  * - Every attempt is bounded by `attemptTimeout` (default 60 s): its signal
  *   is aborted and the attempt fails, so waiters never hang forever. That
  *   timer is not unref'd (someone may be waiting); the background timer is.
+ * - Fast path with the real clock (`timerFreshness: true`): reading the
+ *   monotonic clock (`performance.now()`, about 85 ns in Deno 2.9) costs more
+ *   than the rest of the fast path, and nothing cheaper is monotonic. So
+ *   while the credentials are fresh, a flag says so, and an unref'd timer
+ *   (timers run on the monotonic clock too) clears it at the monotonic
+ *   deadline `freshUntil`; one fast-path call in 1024 still reads the clock,
+ *   so a busy event loop that delays the timer cannot keep stale credentials
+ *   on the fast path for long. With an injected clock every call reads it.
+ * - An advisory-window refresh (callers keep the current credentials) starts
+ *   its fetch on a macrotask (`setImmediate`, cleared on close; not
+ *   `setTimeout(0)`, which Deno clamps to a few ms when timers nest), so no
+ *   caller's continuation waits for the fetch's synchronous work (the SDK
+ *   builds and signs the request synchronously). Attempts that callers wait
+ *   for start in a microtask.
  *
  * @module
  */
@@ -39,6 +53,7 @@ import {
   BRSValidationError,
 } from "./errors.ts";
 import type { Clock } from "./types.ts";
+import { clearImmediate, setImmediate } from "node:timers";
 
 /** Credentials as the engine keeps them (the AWS SDK's identity shape). */
 export interface _CredentialSnapshot {
@@ -91,6 +106,14 @@ export interface _RefresherOptions {
   background?: boolean;
   /** Tells whether an error is non-recoverable. @default {_isNonRecoverable} */
   isNonRecoverable?: (error: unknown) => boolean;
+  /**
+   * `clock.monotonic` is the real monotonic clock (that of timers): keep a
+   * "fresh" flag cleared by an unref'd timer instead of reading the clock on
+   * every fast-path call. Leave unset with an injected clock.
+   *
+   * @default {false}
+   */
+  timerFreshness?: boolean;
 }
 
 /** Seconds before expiry at which credentials count as expired. */
@@ -103,6 +126,14 @@ export const _MAX_BACKOFF_MS = 60_000;
 export const _ADVISORY_BACKOFF_MS = 5 * 60_000;
 /** Hold-off after a non-recoverable error with no usable credentials. */
 export const _NON_RECOVERABLE_HOLD_OFF_MS = 1_000;
+/** With `timerFreshness`, one fast-path call in this many reads the clock (a power of 2). */
+const _CLOCK_CHECK_EVERY = 1024;
+/**
+ * Whether `setImmediate` was used once in this process: its first call
+ * initializes Deno's Node timers (about 0.3 ms), which should not fall on
+ * the caller that starts the first advisory-window refresh.
+ */
+let _immediateWarm = false;
 const _MAX_TIMER_MS = 2 ** 31 - 1;
 
 const _NON_RECOVERABLE_CODES = new Set([
@@ -162,7 +193,8 @@ interface _Attempt {
   strict: Promise<_CredentialSnapshot>;
   /** On failure, falls back to the current credentials while usable. */
   lenient: Promise<_CredentialSnapshot>;
-  controller: AbortController;
+  /** Its abort controller, made when the attempt is set up (later when deferred). */
+  box: { controller?: AbortController };
 }
 
 /**
@@ -178,11 +210,20 @@ export class _Refresher {
   readonly #attemptTimeoutMs: number;
   readonly #background: boolean;
   readonly #isNonRecoverable: (error: unknown) => boolean;
+  readonly #timerFreshness: boolean;
 
   #current: _CredentialSnapshot | undefined;
   #currentPromise: Promise<_CredentialSnapshot> | undefined;
   /** Until this monotonic time, `get()` returns `#currentPromise` and does nothing else. */
   #freshUntil = -Infinity;
+  /** With `timerFreshness`: true while a timer will clear it at `#freshUntil`. */
+  #fresh = false;
+  #freshTimer: ReturnType<typeof setTimeout> | undefined;
+  #fastCalls = 0;
+  /** The macrotask that starts an advisory-window attempt, and its resume function. */
+  #deferred:
+    | { resolve: () => void; immediate: ReturnType<typeof setImmediate> }
+    | undefined;
   #advisoryAt = -Infinity;
   #mandatoryAt = -Infinity;
   #unusableAt = -Infinity;
@@ -213,6 +254,11 @@ export class _Refresher {
     this.#attemptTimeoutMs = (options.attemptTimeout ?? 60) * 1000;
     this.#background = options.background ?? false;
     this.#isNonRecoverable = options.isNonRecoverable ?? _isNonRecoverable;
+    this.#timerFreshness = options.timerFreshness ?? false;
+    if (!_immediateWarm) {
+      _immediateWarm = true;
+      clearImmediate(setImmediate(() => {}));
+    }
     if (this.#background) this.#tick();
   }
 
@@ -255,10 +301,48 @@ export class _Refresher {
    * @returns The credentials.
    */
   get(): Promise<_CredentialSnapshot> {
+    if (this.#fresh) {
+      if ((++this.#fastCalls & (_CLOCK_CHECK_EVERY - 1)) !== 0) {
+        return this.#currentPromise as Promise<_CredentialSnapshot>;
+      }
+      if (this.#clock.monotonic() < this.#freshUntil) {
+        return this.#currentPromise as Promise<_CredentialSnapshot>;
+      }
+      // The timer is late (a busy event loop): its callback re-arms or clears.
+      this.#fresh = false;
+      return this.#slowGet();
+    }
     if (this.#clock.monotonic() < this.#freshUntil) {
       return this.#currentPromise as Promise<_CredentialSnapshot>;
     }
     return this.#slowGet();
+  }
+
+  /**
+   * Sets the monotonic time until which `get()` takes the fast path; with
+   * `timerFreshness`, (re)arms the flag and its unref'd timer.
+   */
+  #setFreshUntil(until: number): void {
+    this.#freshUntil = until;
+    if (!this.#timerFreshness) return;
+    if (this.#freshTimer !== undefined) {
+      clearTimeout(this.#freshTimer);
+      this.#freshTimer = undefined;
+    }
+    const delay = until - this.#clock.monotonic();
+    if (this.#closed || !(delay > 0)) {
+      this.#fresh = false;
+      return;
+    }
+    this.#fresh = true;
+    const timer = setTimeout(() => {
+      this.#freshTimer = undefined;
+      // Re-arms if early (a capped delay, or a timer a little ahead of
+      // performance.now()), else clears the flag.
+      this.#setFreshUntil(this.#freshUntil);
+    }, Math.min(Math.ceil(delay), _MAX_TIMER_MS));
+    Deno.unrefTimer(timer);
+    this.#freshTimer = timer;
   }
 
   #slowGet(): Promise<_CredentialSnapshot> {
@@ -271,7 +355,7 @@ export class _Refresher {
       if (now < this.#mandatoryAt) {
         // Advisory window: never wait.
         if (this.#attempt === undefined && now >= this.#retryAt) {
-          this.#start();
+          this.#start(true);
         }
         return currentPromise;
       }
@@ -327,7 +411,7 @@ export class _Refresher {
       this.#current.accessKeyId !== accessKeyId
     ) return false;
     this.#invalidated = true;
-    this.#freshUntil = -Infinity;
+    this.#setFreshUntil(-Infinity);
     this.#unusableAt = -Infinity;
     this.#failure = undefined;
     this.#retryAt = -Infinity;
@@ -339,9 +423,15 @@ export class _Refresher {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#freshUntil = -Infinity;
+    this.#setFreshUntil(-Infinity);
     this.#clearTimer();
-    this.#attempt?.controller.abort(this.#closedError());
+    const deferred = this.#deferred;
+    if (deferred !== undefined) {
+      this.#deferred = undefined;
+      clearImmediate(deferred.immediate);
+      deferred.resolve();
+    }
+    this.#attempt?.box.controller?.abort(this.#closedError());
   }
 
   #closedError(): BRSError {
@@ -356,9 +446,13 @@ export class _Refresher {
       now < this.#unusableAt;
   }
 
-  #start(): _Attempt {
-    const controller = new AbortController();
-    const strict = this.#run(controller);
+  /**
+   * Starts an attempt. `deferred`: nobody waits for it (advisory window), so
+   * its fetch starts on a macrotask rather than before the callers' continuations.
+   */
+  #start(deferred = false): _Attempt {
+    const box: _Attempt["box"] = {};
+    const strict = this.#run(box, deferred);
     const lenient = strict.catch((error) => {
       if (this.#usable(this.#clock.monotonic())) {
         return this.#currentPromise as Promise<_CredentialSnapshot>;
@@ -368,24 +462,43 @@ export class _Refresher {
     // Nobody may be listening (background refresh): never an unhandled rejection.
     strict.catch(() => {});
     lenient.catch(() => {});
-    const attempt = { strict, lenient, controller };
+    const attempt = { strict, lenient, box };
     this.#attempt = attempt;
-    // While a background attempt runs in the advisory window, stay on the fast path.
+    // While a background attempt runs in the advisory window, stay on the
+    // fast path. The flag of `timerFreshness` is only cleared (not re-armed,
+    // which costs a timer in the caller's call): get() then reads the clock
+    // until the attempt ends and re-arms it, or a pending timer fires.
     const now = this.#clock.monotonic();
-    if (this.#usable(now) && now < this.#mandatoryAt) {
-      this.#freshUntil = this.#mandatoryAt;
-    } else this.#freshUntil = -Infinity;
+    this.#freshUntil = this.#usable(now) && now < this.#mandatoryAt
+      ? this.#mandatoryAt
+      : -Infinity;
+    this.#fresh = false;
     return attempt;
   }
 
-  async #run(controller: AbortController): Promise<_CredentialSnapshot> {
+  async #run(
+    box: _Attempt["box"],
+    deferred: boolean,
+  ): Promise<_CredentialSnapshot> {
     let timeout: ReturnType<typeof setTimeout> | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      const onAbort = (): void => reject(controller.signal.reason);
-      controller.signal.addEventListener("abort", onAbort, { once: true });
-    });
-    aborted.catch(() => {});
     try {
+      if (deferred) {
+        // Nobody waits for this attempt (advisory window): set it up and
+        // fetch on a macrotask, after every caller's continuation. close()
+        // clears the macrotask and resumes here at once.
+        await new Promise<void>((resolve) => {
+          this.#deferred = { resolve, immediate: setImmediate(resolve) };
+        });
+        this.#deferred = undefined;
+        if (this.#closed) throw this.#closedError();
+      }
+      const controller = new AbortController();
+      box.controller = controller;
+      const aborted = new Promise<never>((_, reject) => {
+        const onAbort = (): void => reject(controller.signal.reason);
+        controller.signal.addEventListener("abort", onAbort, { once: true });
+      });
+      aborted.catch(() => {});
       const timer = setTimeout(() => {
         controller.abort(
           new BRSError(
@@ -567,12 +680,17 @@ export class _Refresher {
   #recomputeFreshUntil(): void {
     const now = this.#clock.monotonic();
     if (this.#closed || !this.#usable(now)) {
-      this.#freshUntil = -Infinity;
+      this.#setFreshUntil(-Infinity);
       return;
     }
-    this.#freshUntil = now < this.#mandatoryAt
-      ? Math.max(this.#advisoryAt, Math.min(this.#retryAt, this.#mandatoryAt))
-      : Math.min(this.#retryAt, this.#unusableAt);
+    this.#setFreshUntil(
+      now < this.#mandatoryAt
+        ? Math.max(
+          this.#advisoryAt,
+          Math.min(this.#retryAt, this.#mandatoryAt),
+        )
+        : Math.min(this.#retryAt, this.#unusableAt),
+    );
   }
 
   /** Background mode: run what a caller would run now, then reschedule. */

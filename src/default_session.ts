@@ -8,7 +8,7 @@
  * @module
  */
 
-import { _cacheKey, _identityId } from "./_cache_key.ts";
+import { _CacheKeyMemo, _identityId } from "./_cache_key.ts";
 import { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
 import type { CacheOptions } from "./types.ts";
@@ -98,6 +98,8 @@ export interface ResourceWrapper<R, C> {
 
 let _defaultSession: SessionLike | undefined;
 const _clients = new ClientCache<unknown>({ evictionPolicy: "LRU" });
+/** Cache keys of the configs seen by the module-level client() and resource(). */
+const _keys = new _CacheKeyMemo();
 // Resources are not destroyed on eviction: the client they wrap belongs to
 // `_clients` and is destroyed with it.
 const _resources = new ClientCache<unknown>({
@@ -238,7 +240,7 @@ export function client<C, Cfg extends object = object>(
   _checkClass(ClientClass, "client");
   _applyOptions(_clients, options, "client");
   return _clients.getOrCreate(
-    _cacheKey(ClientClass, config),
+    _keys.key(ClientClass, config),
     () =>
       config === undefined
         ? new (ClientClass as unknown as new () => C)()
@@ -310,7 +312,7 @@ export function resource<R, C, Cfg extends object = object>(
   }
   _checkClass(ClientClass, "resource");
   _applyOptions(_resources, options, "resource");
-  const clientKey = _cacheKey(ClientClass, config);
+  const clientKey = _keys.key(ClientClass, config);
   const name: unknown = (Wrapper as { name?: unknown }).name;
   return _resources.getOrCreate(
     `${clientKey} => ${typeof name === "string" ? name : ""}${
@@ -328,6 +330,7 @@ export function _resetDefaultSession(): void {
   _defaultSession = undefined;
   _resources.clear({ destroy: false });
   _clients.clear();
+  _keys.clear();
 }
 
 /** Private: the module-level client cache (for tests). */

@@ -12,7 +12,7 @@ import {
   _getAvailablePartitions,
   _getAvailableRegions,
 } from "./_aws_metadata.ts";
-import { _cacheKey, _identityId, _mergeConfig } from "./_cache_key.ts";
+import { _CacheKeyMemo, _identityId, _mergeConfig } from "./_cache_key.ts";
 import { _redactSecrets } from "./_redact.ts";
 import {
   type _CredentialSnapshot,
@@ -422,6 +422,16 @@ export abstract class RefreshableSession extends EventTarget
   readonly #profile: string | undefined;
   #clients: ClientCache<unknown>;
   #resources: ClientCache<_ResourceEntry>;
+  /** The last promise of the engine and ours, made from it. */
+  #temporarySource: Promise<_CredentialSnapshot> | undefined;
+  #temporaryPromise: Promise<TemporaryCredentials> | undefined;
+  /** The last snapshot and its frozen `TemporaryCredentials`. */
+  #temporaryFor: _CredentialSnapshot | undefined;
+  #temporary: TemporaryCredentials | undefined;
+  /** Cache keys of configs seen by `client()` and `resource()`. */
+  readonly #keys = new _CacheKeyMemo();
+  /** Resource keys per wrapper and client key. */
+  #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -461,6 +471,7 @@ export abstract class RefreshableSession extends EventTarget
       mandatoryTimeout: o.mandatoryTimeout ?? 600,
       attemptTimeout: o.refreshTimeout ?? 60,
       clock: o.clock ?? _REAL_CLOCK,
+      timerFreshness: o.clock === undefined,
       background: o.deferRefresh === false,
       onEvent: (event) => this.#dispatch(event),
     });
@@ -535,6 +546,8 @@ export abstract class RefreshableSession extends EventTarget
 
   /**
    * The current credentials as one consistent snapshot, refreshed as needed.
+   * The object is frozen and shared by every caller until the next refresh
+   * (copy it to change it).
    *
    * @returns `{ accessKey, secretKey, token, expiryTime }`; `expiryTime` is ISO 8601 UTC.
    * @throws {BRSRefreshError} If no usable credentials are left and the refresh failed.
@@ -556,8 +569,26 @@ export abstract class RefreshableSession extends EventTarget
    * assertMatch(expiryTime, /^2098-12-31T23:00:00\.000Z$/);
    * ```
    */
-  async refreshableCredentials(): Promise<TemporaryCredentials> {
-    return _toTemporary(await this.#refresher.get());
+  refreshableCredentials(): Promise<TemporaryCredentials> {
+    // The engine's fast path returns one promise per refresh: so do we, with
+    // one frozen snapshot per refresh (no allocation, no toISOString()).
+    const source = this.#refresher.get();
+    if (source === this.#temporarySource) {
+      return this.#temporaryPromise as Promise<TemporaryCredentials>;
+    }
+    const promise = source.then((c) => this.#temporaryOf(c));
+    this.#temporarySource = source;
+    this.#temporaryPromise = promise;
+    return promise;
+  }
+
+  /** The frozen `TemporaryCredentials` of a snapshot, made once per refresh. */
+  #temporaryOf(c: _CredentialSnapshot): TemporaryCredentials {
+    if (c !== this.#temporaryFor) {
+      this.#temporary = Object.freeze(_toTemporary(c));
+      this.#temporaryFor = c;
+    }
+    return this.#temporary as TemporaryCredentials;
   }
 
   /**
@@ -757,9 +788,17 @@ export abstract class RefreshableSession extends EventTarget
         { param: "ClientClass" },
       );
     }
-    this.#applyCacheOptions(this.#clients as ClientCache<never>, options);
-    return this.#clients.getOrCreate(
-      _cacheKey(ClientClass, config),
+    const clients = this.#clients;
+    if (options !== undefined) {
+      this.#applyCacheOptions(clients as ClientCache<never>, options);
+    }
+    // The key of the caller's config alone: the session's defaults (region,
+    // profile, credentialProvider) are the same for every client it builds.
+    const key = this.#keys.key(ClientClass, config);
+    const hit = clients.get(key);
+    if (hit !== undefined) return hit as C;
+    return clients.getOrCreate(
+      key,
       () => new ClientClass(this.#clientConfig(config) as never),
     ) as C;
   }
@@ -828,10 +867,21 @@ export abstract class RefreshableSession extends EventTarget
       );
     }
     this.#applyCacheOptions(this.#resources as ClientCache<never>, options);
-    const name = (Wrapper as { name?: unknown }).name;
-    const key = `${typeof name === "string" ? name : ""}${
-      _identityId(Wrapper)
-    } => ${_cacheKey(ClientClass, config)}`;
+    const clientKey = this.#keys.key(ClientClass, config);
+    let keys = this.#resourceKeys.get(Wrapper);
+    if (keys === undefined) {
+      keys = new Map();
+      this.#resourceKeys.set(Wrapper, keys);
+    }
+    let key = keys.get(clientKey);
+    if (key === undefined) {
+      if (keys.size >= 10_000) keys.clear();
+      const name = (Wrapper as { name?: unknown }).name;
+      key = `${typeof name === "string" ? name : ""}${
+        _identityId(Wrapper)
+      } => ${clientKey}`;
+      keys.set(clientKey, key);
+    }
     return this.#resources.getOrCreate(key, () => {
       const client = new ClientClass(this.#clientConfig(config) as never);
       return {
@@ -1040,6 +1090,8 @@ export abstract class RefreshableSession extends EventTarget
     this.#refresher.close();
     this.#clients.clear({ destroy: true });
     this.#resources.clear({ destroy: true });
+    this.#keys.clear();
+    this.#resourceKeys = new WeakMap();
     _destroy(this.#identityClient);
     this.#identityClient = undefined;
     try {

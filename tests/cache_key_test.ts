@@ -4,7 +4,7 @@ import {
   assertMatch,
   assertNotEquals,
 } from "@std/assert";
-import { _cacheKey, _mergeConfig } from "../src/_cache_key.ts";
+import { _cacheKey, _CacheKeyMemo, _mergeConfig } from "../src/_cache_key.ts";
 
 class FakeClient {
   constructor(readonly config?: object) {}
@@ -198,4 +198,61 @@ Deno.test("_mergeConfig lets undefined values keep the defaults", () => {
     _cacheKey(FakeClient, _mergeConfig(defaults, { region: undefined })),
     _cacheKey(FakeClient, _mergeConfig(defaults, {})),
   );
+});
+
+Deno.test("_CacheKeyMemo gives the key _cacheKey gives, also after the config is mutated", () => {
+  const memo = new _CacheKeyMemo();
+  const check = (config?: unknown, Class: typeof FakeClient = FakeClient) =>
+    assertEquals(memo.key(Class, config), _cacheKey(Class, config));
+  const Other = makeSameNamedClass();
+  const provider = () => Promise.resolve({});
+  const config: Record<string, unknown> = { region: "us-east-1", n: 1 };
+  for (let round = 0; round < 2; round++) {
+    check(config);
+    check(config, Other);
+    config.region = "eu-west-1";
+    check(config);
+    config.extra = undefined;
+    check(config);
+    config.extra = provider;
+    check(config);
+    delete config.n;
+    check(config);
+    config.nested = { retry: { mode: "standard" }, list: [1, { a: 2 }] };
+    check(config);
+    (config.nested as { list: unknown[] }).list.push(3);
+    check(config);
+    ((config.nested as { list: unknown[] }).list[1] as { a: number }).a = 5;
+    check(config);
+    config.credentials = { accessKeyId: "AKIA1", secretAccessKey: "s1" };
+    check(config);
+    (config.credentials as { secretAccessKey: string }).secretAccessKey = "s2";
+    check(config);
+    assert(!memo.key(FakeClient, config).includes("s2"));
+    config.nested = new Map();
+    check(config);
+  }
+  // Fresh objects with equal contents, other key orders, cycles, arrays,
+  // class instances, null prototypes and a prototype changed after a call.
+  check({ n: 1, region: "x" });
+  check({ region: "x", n: 1 });
+  check({ region: "x", n: 1 });
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  check({ c: cyclic });
+  cyclic.a = 2;
+  check({ c: cyclic });
+  check([1, 2]);
+  check(new FakeClient());
+  const bare = Object.create(null) as Record<string, unknown>;
+  bare.region = "x";
+  check(bare);
+  const changing: Record<string, unknown> = { region: "x" };
+  check(changing);
+  Object.setPrototypeOf(changing, FakeClient.prototype);
+  check(changing);
+  check(undefined);
+  check({});
+  memo.clear();
+  check(config);
 });

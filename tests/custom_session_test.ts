@@ -185,6 +185,87 @@ Deno.test("RefreshableSession.client() caches per class and equivalent config, w
   assertInstanceOf(documents, DynamoDBDocumentClient);
 });
 
+Deno.test("RefreshableSession.client() gives a config object mutated after a call the client of its new contents", async () => {
+  await using session = new CustomRefreshableSession({
+    provider: () => temporary(),
+    region: "eu-west-1",
+  });
+  const config: Record<string, unknown> = {
+    region: "us-east-1",
+    maxAttempts: 2,
+  };
+  const a = session.client(STSClient, config);
+  assertStrictEquals(session.client(STSClient, config), a);
+  config.region = "us-west-2";
+  const b = session.client(STSClient, config);
+  assertNotStrictEquals(b, a);
+  assertEquals(await b.config.region(), "us-west-2");
+  assertStrictEquals(session.client(STSClient, config), b);
+  // Same contents as before, in a new object or the old one: the first client.
+  assertStrictEquals(
+    session.client(STSClient, { maxAttempts: 2, region: "us-east-1" }),
+    a,
+  );
+  config.region = "us-east-1";
+  assertStrictEquals(session.client(STSClient, config), a);
+  // A key added, deleted, or set to undefined.
+  config.endpoint = "http://127.0.0.1:9";
+  const c = session.client(STSClient, config);
+  assertNotStrictEquals(c, a);
+  config.endpoint = undefined;
+  assertStrictEquals(session.client(STSClient, config), a);
+  delete config.maxAttempts;
+  assertNotStrictEquals(session.client(STSClient, config), a);
+  // Nested plain objects count by value, also when mutated in place.
+  const nested = { retry: { attempts: 1 }, list: [1, 2] };
+  const d = session.client(STSClient, nested);
+  assertStrictEquals(
+    session.client(STSClient, { list: [1, 2], retry: { attempts: 1 } }),
+    d,
+  );
+  nested.retry.attempts = 2;
+  const e = session.client(STSClient, nested);
+  assertNotStrictEquals(e, d);
+  nested.list.push(3);
+  assertNotStrictEquals(session.client(STSClient, nested), e);
+  // The same config object for another class gives that class's client.
+  assertInstanceOf(session.client(DynamoDBClient, config), DynamoDBClient);
+  assertInstanceOf(session.client(STSClient, config), STSClient);
+  // Resources follow the same keys.
+  const documents = session.resource(
+    DynamoDBDocumentClient,
+    DynamoDBClient,
+    config,
+  );
+  config.region = "ap-south-1";
+  assertNotStrictEquals(
+    session.resource(DynamoDBDocumentClient, DynamoDBClient, config),
+    documents,
+  );
+});
+
+Deno.test("RefreshableSession.refreshableCredentials() gives one frozen snapshot per refresh", async () => {
+  let n = 0;
+  await using session = new CustomRefreshableSession({
+    provider: () => temporary(++n),
+  });
+  const a = await session.refreshableCredentials();
+  const b = await session.refreshableCredentials();
+  assertStrictEquals(b, a);
+  assert(Object.isFrozen(a));
+  assertThrows(() => {
+    (a as { accessKey: string }).accessKey = "changed";
+  }, TypeError);
+  assertEquals((await session.credentials).accessKey, "ASIACUSTOM1");
+  await session.refresh({ force: true });
+  const c = await session.refreshableCredentials();
+  assertNotStrictEquals(c, a);
+  assertEquals(c.accessKey, "ASIACUSTOM2");
+  assertEquals(c.secretKey, "custom-secret-2");
+  assertEquals(c.token, "custom-token-2");
+  assertEquals(a.accessKey, "ASIACUSTOM1");
+});
+
 Deno.test("RefreshableSession.client() with maxSize 0 caches nothing", async () => {
   await using session = new CustomRefreshableSession({
     provider: () => temporary(),

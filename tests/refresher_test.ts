@@ -165,8 +165,11 @@ Deno.test("_Refresher advisory window: 10 000 callers get current credentials at
   const results = await Promise.all(all); // resolves while the fetch is still pending
   assertEquals(resolved, 10_000);
   assert(results.every((r) => r === old));
-  assertEquals(source.calls, 2);
   assert(refresher.refreshing);
+  // The fetch starts on a macrotask, after every caller got its credentials.
+  assertEquals(source.calls, 1);
+  await settle();
+  assertEquals(source.calls, 2);
   source.resolveNext(60 * MIN);
   await settle();
   assertEquals((await refresher.get()).accessKeyId, "ASIAKEY2");
@@ -496,4 +499,74 @@ Deno.test("_Refresher in background mode refreshes when its timer fires", async 
   assert(refresher.timerScheduled);
   refresher.close();
   assert(!refresher.timerScheduled);
+});
+
+/** A fetch on the real clock: credentials living `lifetimeMs` from now. */
+function realClockRefresher(lifetimeMs: number): {
+  refresher: _Refresher;
+  calls: () => number;
+} {
+  let calls = 0;
+  const refresher = new _Refresher({
+    fetch: () => {
+      calls++;
+      const now = Date.now();
+      return Promise.resolve({
+        credentials: {
+          accessKeyId: `ASIAREAL${calls}`,
+          secretAccessKey: `secret-${calls}`,
+          sessionToken: `token-${calls}`,
+          expiration: new Date(now + lifetimeMs),
+        },
+        serverDate: new Date(now),
+      });
+    },
+    advisoryTimeout: 900,
+    mandatoryTimeout: 600,
+    clock: { now: () => Date.now(), monotonic: () => performance.now() },
+    random: () => 0,
+    timerFreshness: true,
+  });
+  return { refresher, calls: () => calls };
+}
+
+Deno.test("_Refresher with timerFreshness leaves the fast path when its unref'd timer reaches the advisory point, and close() clears the timer", async () => {
+  // 400 ms credentials: windows scaled, advisory point at half the lifetime.
+  const { refresher, calls } = realClockRefresher(400);
+  const first = await refresher.get();
+  assertEquals(calls(), 1);
+  const { advisoryAt, freshUntil } = refresher.deadlines;
+  assertEquals(freshUntil, advisoryAt);
+  assertStrictEquals(await refresher.get(), first);
+  assertEquals(calls(), 1);
+  // Wait (on the event loop, so the timer can fire) until past the advisory point.
+  while (performance.now() < advisoryAt + 5) {
+    await new Promise((r) => setTimeout(r, advisoryAt + 5 - performance.now()));
+  }
+  assertStrictEquals(await refresher.get(), first); // advisory: current ones
+  await settle();
+  assertEquals(calls(), 2);
+  assertNotStrictEquals(await refresher.get(), first);
+  refresher.close();
+  await assertRejects(() => refresher.get(), BRSError);
+});
+
+Deno.test("_Refresher with timerFreshness still reads the clock now and then, so a blocked event loop cannot keep stale credentials on the fast path", async () => {
+  const { refresher, calls } = realClockRefresher(400);
+  const first = await refresher.get();
+  const { advisoryAt } = refresher.deadlines;
+  // Block the event loop past the advisory point: the timer cannot fire.
+  while (performance.now() < advisoryAt + 5) {
+    // busy wait
+  }
+  let current = 0;
+  for (let i = 0; i < 1024; i++) {
+    if ((await refresher.get()) === first) current++;
+  }
+  assertEquals(current, 1024); // advisory window: every caller keeps the current ones
+  assert(refresher.refreshing); // one of those calls read the clock and started it
+  assertEquals(calls(), 1); // on a macrotask, after the callers
+  await settle();
+  assertEquals(calls(), 2);
+  refresher.close();
 });
