@@ -11,7 +11,11 @@ import { CONTENDERS } from "../bench/_contenders.ts";
 import { WINDOW_SCENARIOS } from "../bench/_scenarios.ts";
 
 Deno.test("bench harness runs every scenario with tiny sizes and writes a report with charts", async () => {
-  const r = await runContention({ quick: true });
+  const logged: string[] = [];
+  const r = await runContention({
+    quick: true,
+    log: (line: string) => logged.push(line),
+  });
 
   for (const scenario of WINDOW_SCENARIOS) {
     for (const c of ["ours", "sdk-memoized"]) {
@@ -66,7 +70,35 @@ Deno.test("bench harness runs every scenario with tiny sizes and writes a report
       assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), chart);
     }
     assertEquals(readmeSummary(r).split("\n").length, 3);
+    // No secret in anything the benchmark prints or writes.
+    const texts = [md, readmeSummary(r), logged.join("\n")];
+    for (const chart of written.charts) {
+      texts.push(await Deno.readTextFile(chart));
+    }
+    for (const text of texts) assertNoSecretShapes(text);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/**
+ * Secret keys of the local STS are 40 base64 characters and its session
+ * tokens start like AWS's (`IQoJb3JpZ2luX2VjE`): neither may appear.
+ */
+function assertNoSecretShapes(text: string): void {
+  assertEquals(text.includes("IQoJb3JpZ2luX2VjE"), false, "a session token");
+  assertEquals(
+    /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40}(?![A-Za-z0-9+/])/.test(text),
+    false,
+    "a secret-key-shaped string",
+  );
+}
+
+Deno.test("the committed benchmark report and charts carry no secret", async () => {
+  const dir = new URL("../bench/", import.meta.url);
+  for await (const entry of Deno.readDir(dir)) {
+    if (/\.(md|svg)$/.test(entry.name)) {
+      assertNoSecretShapes(await Deno.readTextFile(new URL(entry.name, dir)));
+    }
   }
 });
