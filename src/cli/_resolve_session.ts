@@ -501,3 +501,21 @@ export class _CredentialSource {
     this.#session = undefined;
   }
 }
+
+/**
+ * Resolves a command's session flags into a request and opens its
+ * credential source (file cache unless `--no-cache`); the caller closes it.
+ *
+ * @param flags The parsed session flags.
+ * @returns The request and its source.
+ */
+export async function _openCredentialSource(
+  flags: _SessionFlags,
+): Promise<{ request: _Request; source: _CredentialSource }> {
+  const request = await _resolveRequest(flags);
+  const source = new _CredentialSource(request, {
+    cache: flags.cache,
+    debug: flags.debug,
+  });
+  return { request, source };
+}

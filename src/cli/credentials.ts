@@ -9,7 +9,7 @@ import type { TemporaryCredentials } from "../types.ts";
 import { _parseCredentialsArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
-import { _CredentialSource, _resolveRequest } from "./_resolve_session.ts";
+import { _openCredentialSource } from "./_resolve_session.ts";
 
 const _HELP =
   `Usage: brs credentials [--format json|env|credential-process] [session flags]
@@ -94,11 +94,7 @@ export async function runCredentials(args: string[]): Promise<number> {
     await _out(_HELP);
     return EXIT_OK;
   }
-  const request = await _resolveRequest(flags);
-  const source = new _CredentialSource(request, {
-    cache: flags.cache,
-    debug: flags.debug,
-  });
+  const { source } = await _openCredentialSource(flags);
   try {
     await _out(_formatCredentials(await source.get(), flags.format));
   } finally {

@@ -12,11 +12,7 @@ import { _parseExecArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { _startCredentialServer } from "./_credential_server.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
-import {
-  _CredentialSource,
-  _knownRegion,
-  _resolveRequest,
-} from "./_resolve_session.ts";
+import { _knownRegion, _openCredentialSource } from "./_resolve_session.ts";
 
 const _HELP = `Usage: brs exec [--server] [session flags] -- COMMAND [ARGS...]
 
@@ -72,11 +68,7 @@ export async function runExec(args: string[]): Promise<number> {
     await _out(_HELP);
     return EXIT_OK;
   }
-  const request = await _resolveRequest(flags);
-  const source = new _CredentialSource(request, {
-    cache: flags.cache,
-    debug: flags.debug,
-  });
+  const { request, source } = await _openCredentialSource(flags);
   const env = Deno.env.toObject();
   for (const name of _REMOVED_FROM_CHILD) delete env[name];
   const region = _knownRegion(request);

@@ -7,7 +7,7 @@
 import { _parseWhoamiArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
-import { _CredentialSource, _resolveRequest } from "./_resolve_session.ts";
+import { _openCredentialSource } from "./_resolve_session.ts";
 
 const _HELP = `Usage: brs whoami [--json] [session flags]
 
@@ -36,11 +36,7 @@ export async function runWhoami(args: string[]): Promise<number> {
     await _out(_HELP);
     return EXIT_OK;
   }
-  const request = await _resolveRequest(flags);
-  const source = new _CredentialSource(request, {
-    cache: flags.cache,
-    debug: flags.debug,
-  });
+  const { source } = await _openCredentialSource(flags);
   try {
     const identity = await source.identity();
     await _out(
