@@ -10,7 +10,18 @@
 
 import { _redactSecrets } from "./_redact.ts";
 
-/** Options of every {@linkcode BRSError}. */
+/**
+ * Options of every {@linkcode BRSError}.
+ *
+ * @example Usage
+ * ```ts
+ * import { BRSValidationError, type BRSErrorOptions } from "@brs/session";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: BRSErrorOptions = { param: "region", details: { given: 42 } };
+ * assertEquals(new BRSValidationError("Bad region", options).param, "region");
+ * ```
+ */
 export interface BRSErrorOptions {
   /** A stable, machine-readable code, e.g. `"ValidationError"` or an STS error code. */
   code?: string;
@@ -128,7 +139,18 @@ export class BRSConfigurationError extends BRSError {
   }
 }
 
-/** Options of a {@linkcode BRSRefreshError}. */
+/**
+ * Options of a {@linkcode BRSRefreshError}.
+ *
+ * @example Usage
+ * ```ts
+ * import { BRSRefreshError, type BRSRefreshErrorOptions } from "@brs/session";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const options: BRSRefreshErrorOptions = { code: "Throttling", retryAt: new Date(0) };
+ * assertEquals(new BRSRefreshError("STS throttled", options).retryAt, new Date(0));
+ * ```
+ */
 export interface BRSRefreshErrorOptions extends BRSErrorOptions {
   /** When the next refresh attempt may run; `undefined` when the error is not retried on its own. */
   retryAt?: Date;

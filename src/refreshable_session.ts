@@ -146,7 +146,31 @@ export interface RefreshableSessionOptions {
   clock?: Clock;
 }
 
-/** Detail of a session's `refresh` event. */
+/**
+ * Detail of a session's `refresh` event: the new expiry and a key prefix,
+ * never a secret.
+ *
+ * @example Usage
+ * ```ts
+ * import { CustomRefreshableSession, type RefreshEventDetail } from "@brs/session";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using session = new CustomRefreshableSession({
+ *   provider: () => ({
+ *     accessKey: "ASIAEXAMPLE0000000001",
+ *     secretKey: "example-secret",
+ *     token: "example-token",
+ *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+ *   }),
+ * });
+ * const details: RefreshEventDetail[] = [];
+ * session.addEventListener("refresh", (event) => {
+ *   details.push((event as CustomEvent<RefreshEventDetail>).detail);
+ * });
+ * await session.refreshableCredentials();
+ * assertEquals(details[0]?.accessKeyIdPrefix, "ASIAEXAM");
+ * ```
+ */
 export interface RefreshEventDetail {
   /** The new expiry, ISO 8601 UTC. */
   expiryTime: string;
@@ -154,7 +178,26 @@ export interface RefreshEventDetail {
   accessKeyIdPrefix: string;
 }
 
-/** Detail of a session's `refresh-error` event. */
+/**
+ * Detail of a session's `refresh-error` event: the typed error (its `cause`
+ * is the STS or provider error) and when the next attempt may run.
+ *
+ * @example Usage
+ * ```ts
+ * import { CustomRefreshableSession, type RefreshErrorEventDetail } from "@brs/session";
+ * import { assertEquals, assertRejects } from "@std/assert";
+ *
+ * await using session = new CustomRefreshableSession({
+ *   provider: () => Promise.reject(new Error("source is down")),
+ * });
+ * const details: RefreshErrorEventDetail[] = [];
+ * session.addEventListener("refresh-error", (event) => {
+ *   details.push((event as CustomEvent<RefreshErrorEventDetail>).detail);
+ * });
+ * await assertRejects(() => session.refreshableCredentials());
+ * assertEquals(details.length, 1);
+ * ```
+ */
 export interface RefreshErrorEventDetail {
   /** What failed (secret-free; STS's error in `cause`). */
   error: BRSError;
@@ -162,7 +205,20 @@ export interface RefreshErrorEventDetail {
   retryAt: Date | undefined;
 }
 
-/** Detail of a session's `warning` event. */
+/**
+ * Detail of a session's `warning` event, e.g. `WindowsScaled` when the
+ * refresh windows do not fit the credential lifetime.
+ *
+ * @example Usage
+ * ```ts
+ * import type { WarningEventDetail } from "@brs/session";
+ *
+ * function onWarning(event: Event): void {
+ *   const { code, message } = (event as CustomEvent<WarningEventDetail>).detail;
+ *   if (code === "WindowsScaled") console.warn(message);
+ * }
+ * ```
+ */
 export interface WarningEventDetail {
   /** A stable code, e.g. `"WindowsScaled"` or `"MfaTokenCodeIgnored"`. */
   code: string;
@@ -170,7 +226,16 @@ export interface WarningEventDetail {
   message: string;
 }
 
-/** Options of {@linkcode RefreshableSession.prototype.refresh}. */
+/**
+ * Options of {@linkcode RefreshableSession.prototype.refresh}.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RefreshOptions } from "@brs/session";
+ *
+ * const options: RefreshOptions = { force: true };
+ * ```
+ */
 export interface RefreshOptions {
   /** Refresh even if the credentials are fresh, ignoring any backoff. @default {false} */
   force?: boolean;
