@@ -12,7 +12,7 @@ import {
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "./refreshable_session.ts";
-import type { TemporaryCredentials } from "./types.ts";
+import type { STSClientConfig, TemporaryCredentials } from "./types.ts";
 
 /**
  * A function that returns new credentials: {@linkcode TemporaryCredentials}
@@ -61,9 +61,17 @@ export interface CustomRefreshableSessionOptions
    * @default {{}}
    */
   providerOptions?: Record<string, unknown>;
+  /**
+   * Config of the STS client behind `whoami()` / `getIdentity()` (endpoint,
+   * region, retries, ...), e.g. a VPC or FIPS endpoint. Its `credentials` are
+   * not used: that client always signs with the session's credentials.
+   *
+   * @default {{}}
+   */
+  stsClientConfig?: STSClientConfig;
 }
 
-const _CUSTOM_KEYS = ["provider", "providerOptions"];
+const _CUSTOM_KEYS = ["provider", "providerOptions", "stsClientConfig"];
 const _TEMPORARY_KEYS = ["accessKey", "secretKey", "token", "expiryTime"];
 /** ISO 8601 date-time with an explicit time zone. */
 const _ISO_WITH_ZONE =
@@ -200,11 +208,13 @@ function _mapProviderResult(value: unknown): _FetchResult {
 export class CustomRefreshableSession extends RefreshableSession {
   readonly #provider: CustomCredentialProvider;
   readonly #providerOptions: Record<string, unknown>;
+  readonly #identityConfig: Record<string, unknown>;
 
   /**
    * Creates the session.
    *
-   * @param options `provider`, `providerOptions` and the shared session options.
+   * @param options `provider`, `providerOptions`, `stsClientConfig` (for
+   * `whoami()`) and the shared session options.
    * @throws {BRSValidationError} If `provider` is not a function, `providerOptions`
    * not an object, or another option is bad or unknown.
    *
@@ -244,9 +254,36 @@ export class CustomRefreshableSession extends RefreshableSession {
         { param: "providerOptions" },
       );
     }
+    const stsClientConfig = o?.stsClientConfig;
+    if (
+      stsClientConfig !== undefined &&
+      (stsClientConfig === null || typeof stsClientConfig !== "object" ||
+        Array.isArray(stsClientConfig))
+    ) {
+      throw new BRSValidationError(
+        `Cannot create CustomRefreshableSession as 'stsClientConfig' must be an object such as { region: "eu-west-1" }: got ${
+          _typeName(stsClientConfig)
+        }`,
+        { param: "stsClientConfig" },
+      );
+    }
     super(options, _CUSTOM_KEYS, { kind: "CustomRefreshableSession" });
     this.#provider = provider as CustomCredentialProvider;
     this.#providerOptions = (providerOptions ?? {}) as Record<string, unknown>;
+    const { credentials: _credentials, ...identityConfig } =
+      (stsClientConfig ?? {}) as Record<string, unknown>;
+    this.#identityConfig = identityConfig;
+  }
+
+  /**
+   * The `whoami` client uses `stsClientConfig` without its `credentials`.
+   *
+   * @returns A config without `credentials`.
+   *
+   * @ignore
+   */
+  protected override _identityClientConfig(): Record<string, unknown> {
+    return { ...this.#identityConfig };
   }
 
   /**

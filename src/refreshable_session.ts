@@ -380,6 +380,7 @@ function _validateBaseOptions(
       { param: "cache" },
     );
   }
+  if (cache !== undefined) _validateCacheKeys(cache, prefix, "cache.");
   const clock = o.clock as Partial<Clock> | undefined;
   if (
     clock !== undefined &&
@@ -395,6 +396,48 @@ function _validateBaseOptions(
     );
   }
   return o as RefreshableSessionOptions;
+}
+
+const _CACHE_OPTION_KEYS = ["evictionPolicy", "maxSize"];
+
+/** Refuses unknown keys and bad values of cache options (a typo is not ignored). */
+function _validateCacheKeys(
+  cache: object,
+  prefix: string,
+  path: string,
+): void {
+  const c = cache as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!_CACHE_OPTION_KEYS.includes(key)) {
+      throw new BRSValidationError(
+        `${prefix} as '${path}${key}' is unknown: use one of ${
+          _CACHE_OPTION_KEYS.join(", ")
+        }`,
+        { param: `${path}${key}`, details: { allowed: _CACHE_OPTION_KEYS } },
+      );
+    }
+  }
+  const policy = c.evictionPolicy;
+  if (policy !== undefined && policy !== "LRU" && policy !== "LFU") {
+    throw new BRSValidationError(
+      `${prefix} as '${path}evictionPolicy' must be one of LRU, LFU: got ${
+        _describe(policy)
+      }`,
+      { param: `${path}evictionPolicy` },
+    );
+  }
+  const maxSize = c.maxSize;
+  if (
+    maxSize !== undefined &&
+    (typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0)
+  ) {
+    throw new BRSValidationError(
+      `${prefix} as '${path}maxSize' must be a non-negative integer, or undefined for an unbounded cache: got ${
+        _describe(maxSize)
+      }`,
+      { param: `${path}maxSize` },
+    );
+  }
 }
 
 function _toTemporary(c: _CredentialSnapshot): TemporaryCredentials {
@@ -782,6 +825,31 @@ export abstract class RefreshableSession extends EventTarget
     }, config);
   }
 
+  /**
+   * `config` without the keys that only repeat the session's defaults
+   * (`region`, `profile`, `credentials`), for the cache key; `config` itself
+   * when it names none of them (no copy on the hot path).
+   */
+  #withoutDefaults(config?: object): object | undefined {
+    if (
+      config === null || typeof config !== "object" ||
+      !("region" in config || "profile" in config || "credentials" in config)
+    ) return config;
+    const c = config as Record<string, unknown>;
+    const defaults: [string, unknown][] = [
+      ["region", this.#region],
+      ["profile", this.#profile],
+      ["credentials", this.credentialProvider],
+    ];
+    const repeated = defaults.filter(([name, value]) =>
+      Object.hasOwn(c, name) && c[name] === value && value !== undefined
+    );
+    if (repeated.length === 0) return config;
+    const copy: Record<string, unknown> = { ...c };
+    for (const [name] of repeated) delete copy[name];
+    return copy;
+  }
+
   #applyCacheOptions(cache: ClientCache<never>, options?: CacheOptions): void {
     if (options === undefined) return;
     if (options === null || typeof options !== "object") {
@@ -792,6 +860,7 @@ export abstract class RefreshableSession extends EventTarget
         { param: "options" },
       );
     }
+    _validateCacheKeys(options, "Cannot apply cache options", "");
     if (
       options.evictionPolicy !== undefined &&
       options.evictionPolicy !== cache.evictionPolicy
@@ -807,7 +876,8 @@ export abstract class RefreshableSession extends EventTarget
    * A cached AWS SDK v3 client built with the session's region, profile and
    * `credentialProvider` (so it always signs with fresh credentials), unless
    * `config` overrides them. The same class with an equivalent config gives
-   * the same instance. `options` change the session's client cache from now
+   * the same instance (key order, `undefined` values, and naming the
+   * session's own region, profile or `credentialProvider` do not matter). `options` change the session's client cache from now
    * on. With `maxSize: 0` nothing is cached and the caller owns (and should
    * `destroy()`) the client.
    *
@@ -858,8 +928,9 @@ export abstract class RefreshableSession extends EventTarget
       this.#applyCacheOptions(clients as ClientCache<never>, options);
     }
     // The key of the caller's config alone: the session's defaults (region,
-    // profile, credentialProvider) are the same for every client it builds.
-    const key = this.#keys.key(ClientClass, config);
+    // profile, credentialProvider) are the same for every client it builds,
+    // so naming one of them explicitly gives the same key.
+    const key = this.#keys.key(ClientClass, this.#withoutDefaults(config));
     const hit = clients.get(key);
     if (hit !== undefined) return hit as C;
     return clients.getOrCreate(
@@ -932,7 +1003,10 @@ export abstract class RefreshableSession extends EventTarget
       );
     }
     this.#applyCacheOptions(this.#resources as ClientCache<never>, options);
-    const clientKey = this.#keys.key(ClientClass, config);
+    const clientKey = this.#keys.key(
+      ClientClass,
+      this.#withoutDefaults(config),
+    );
     let keys = this.#resourceKeys.get(Wrapper);
     if (keys === undefined) {
       keys = new Map();

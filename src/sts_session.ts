@@ -137,7 +137,8 @@ export class STSRefreshableSession extends RefreshableSession {
   /**
    * The AssumeRole request (validated copy, `RoleSessionName` defaulted).
    * Without an `mfaTokenProvider`, you may update `TokenCode` here before the
-   * next refresh needs it.
+   * next refresh needs it; a code STS has already seen is never sent again
+   * (that refresh fails with code `"MfaCodeUsed"`).
    */
   readonly assumeRole: AssumeRoleConfig;
   readonly #stsClientConfig: STSClientConfig;
@@ -145,6 +146,8 @@ export class STSRefreshableSession extends RefreshableSession {
   readonly #stsRegion: string | undefined;
   readonly #profile: string | undefined;
   #stsClient: STSClient | undefined;
+  /** The static `TokenCode` STS last saw (accepted or rejected). */
+  #usedTokenCode: string | undefined;
 
   /**
    * Creates the session. With `deferRefresh: false`, the first AssumeRole
@@ -323,13 +326,27 @@ export class STSRefreshableSession extends RefreshableSession {
   ): Promise<_FetchResult> {
     const serial = this.assumeRole.SerialNumber;
     if (this.#mfaSource === undefined || serial === undefined) {
-      try {
-        return await this.#assume(
-          serial === undefined ? undefined : this.assumeRole.TokenCode,
-          signal,
+      const code = serial === undefined ? undefined : this.assumeRole.TokenCode;
+      // Rule 9: a code STS has seen (accepted or rejected) is never sent again.
+      if (code !== undefined && code === this.#usedTokenCode) {
+        throw new BRSRefreshError(
+          `Cannot refresh credentials as 'assumeRole.TokenCode' was already used for '${serial}' and an MFA code is good once: set a new 'assumeRole.TokenCode' and call refresh({ force: true })`,
+          {
+            code: "MfaCodeUsed",
+            param: "assumeRole.TokenCode",
+            details: { recoverable: false },
+          },
         );
+      }
+      try {
+        const result = await this.#assume(code, signal);
+        this.#usedTokenCode = code;
+        return result;
       } catch (error) {
-        if (_isMfaRejection(error)) throw this.#mfaRejected(error, false);
+        if (_isMfaRejection(error)) {
+          this.#usedTokenCode = code;
+          throw this.#mfaRejected(error, false);
+        }
         throw error;
       }
     }

@@ -342,3 +342,17 @@ Deno.test("brs exec forwards SIGTERM to the child and passes its exit code throu
   assertEquals(seen, "ready\ngot-term\n");
   assertEquals(status.code, 42);
 });
+
+Deno.test("brs <command> --version prints the version like brs --version (a shared flag)", async () => {
+  await using cli = await makeCliEnv();
+  const version =
+    (await import("../deno.json", { with: { type: "json" } })).default.version;
+  const results = await Promise.all(
+    ["whoami", "credentials", "exec", "profiles"].map((name) =>
+      runCli([name, "--version"], cli.env)
+    ),
+  );
+  for (const r of results) {
+    assertEquals([r.code, r.stdout, r.stderr], [0, `brs ${version}\n`, ""]);
+  }
+});

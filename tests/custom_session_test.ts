@@ -283,6 +283,12 @@ Deno.test("RefreshableSession.client() with maxSize 0 caches nothing", async () 
     evictionPolicy: "LFU",
   });
   assertStrictEquals(session.client(STSClient), c);
+  // A misspelt per-call option is an error, not silently ignored.
+  assertThrows(
+    () => session.client(STSClient, {}, { maxsize: 0 } as never),
+    BRSValidationError,
+    "'maxsize' is unknown: use one of evictionPolicy, maxSize",
+  );
 });
 
 Deno.test("RefreshableSession conveniences delegate to the SDK's data", async () => {
@@ -315,6 +321,18 @@ Deno.test("CustomRefreshableSession rejects bad options", () => {
       "option 'assumeRole' is unknown",
     ],
     [{ provider: () => temporary(), cache: 5 }, "'cache' must be an object"],
+    [
+      { provider: () => temporary(), cache: { maxsize: 0 } },
+      "'cache.maxsize' is unknown: use one of evictionPolicy, maxSize",
+    ],
+    [
+      { provider: () => temporary(), cache: { evictionPolicy: "FIFO" } },
+      "'cache.evictionPolicy' must be one of LRU, LFU: got \"FIFO\"",
+    ],
+    [
+      { provider: () => temporary(), cache: { maxSize: -1 } },
+      "'cache.maxSize' must be a non-negative integer",
+    ],
   ];
   for (const [options, text] of cases) {
     const error = assertThrows(
@@ -370,4 +388,82 @@ Deno.test("RefreshableSession.close() destroys cached clients and is idempotent"
   await session[Symbol.asyncDispose]();
   assertEquals(destroyed, 1);
   assertThrows(() => session.client(STSClient));
+});
+
+Deno.test("CustomRefreshableSession.whoami() uses 'stsClientConfig' and the session's credentials", async () => {
+  const { startLocalSts } = await import("../src/testing/mod.ts");
+  const { AssumeRoleCommand } = await import("@aws-sdk/client-sts");
+  await using sts = await startLocalSts();
+  const base = new STSClient({
+    region: "us-east-1",
+    endpoint: sts.url,
+    credentials: sts.baseCredentials,
+  });
+  try {
+    await using session = new CustomRefreshableSession({
+      provider: async () => {
+        const reply = await base.send(
+          new AssumeRoleCommand({
+            RoleArn: "arn:aws:iam::123456789012:role/custom",
+            RoleSessionName: "mine",
+          }),
+        );
+        const c = reply.Credentials!;
+        return {
+          accessKeyId: c.AccessKeyId!,
+          secretAccessKey: c.SecretAccessKey!,
+          sessionToken: c.SessionToken!,
+          expiration: c.Expiration!,
+        };
+      },
+      region: "us-east-1",
+      // `credentials` here are ignored: whoami signs with the session's.
+      stsClientConfig: {
+        endpoint: sts.url,
+        credentials: sts.baseCredentials,
+      },
+    });
+    const identity = await session.whoami();
+    assertEquals(identity.Arn.endsWith(":assumed-role/custom/mine"), true);
+    assertEquals(sts.calls.GetCallerIdentity, 1);
+    assertThrows(
+      () =>
+        new CustomRefreshableSession({
+          provider: () => temporary(),
+          stsClientConfig: 5 as never,
+        }),
+      BRSValidationError,
+      "'stsClientConfig' must be an object",
+    );
+  } finally {
+    base.destroy();
+  }
+});
+
+Deno.test("RefreshableSession.client() gives the same instance when the session's defaults are named explicitly", async () => {
+  await using session = new CustomRefreshableSession({
+    provider: () => temporary(),
+    region: "eu-west-1",
+    profile: "dev",
+  });
+  const a = session.client(STSClient);
+  assertStrictEquals(session.client(STSClient, { region: "eu-west-1" }), a);
+  assertStrictEquals(
+    session.client(STSClient, {
+      region: session.regionName,
+      profile: "dev",
+      credentials: session.credentialProvider,
+    }),
+    a,
+  );
+  const other = session.client(STSClient, { region: "us-east-1" });
+  assertNotStrictEquals(other, a);
+  assertEquals(await other.config.region(), "us-east-1");
+  const documents = session.resource(DynamoDBDocumentClient, DynamoDBClient);
+  assertStrictEquals(
+    session.resource(DynamoDBDocumentClient, DynamoDBClient, {
+      region: "eu-west-1",
+    }),
+    documents,
+  );
 });

@@ -512,3 +512,34 @@ Deno.test("STSRefreshableSession rejects bad options with errors that name the p
   assert(!error.message.includes("12345x"));
   assert(!JSON.stringify(error).includes("12345x"));
 });
+
+Deno.test("STSRefreshableSession never sends a static TokenCode twice and takes a new one", async () => {
+  const serial = "arn:aws:iam::123456789012:mfa/mfa-static-reuse";
+  const secret = "JBSWY3DPEHPK3PXP";
+  await using sts = await startLocalSts({
+    mfaDevices: { [serial]: secret },
+    mfaRequiredRoles: ["*"],
+  });
+  const now = Date.now();
+  await using session = new STSRefreshableSession(options(sts, {
+    assumeRole: {
+      RoleArn: ROLE,
+      SerialNumber: serial,
+      TokenCode: totp(secret, now),
+    },
+  }));
+  await session.refreshableCredentials();
+  assertEquals(sts.calls.AssumeRole, 1);
+  const error = await assertRejects(
+    () => session.refresh({ force: true }),
+    BRSRefreshError,
+    "'assumeRole.TokenCode' was already used",
+  );
+  assertEquals(error.code, "MfaCodeUsed");
+  assertEquals(error.param, "assumeRole.TokenCode");
+  assertEquals(sts.calls.AssumeRole, 1);
+  // The user sets a new code (the next 30 s step's): it is used.
+  session.assumeRole.TokenCode = totp(secret, now + 30_000);
+  await session.refresh({ force: true });
+  assertEquals(sts.calls.AssumeRole, 2);
+});

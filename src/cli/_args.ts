@@ -249,6 +249,23 @@ export function _splitCommand(
   return undefined;
 }
 
+/**
+ * Whether the flags of a command (before `--` or its first positional, the
+ * child's command of `exec`) include `--version`, a shared flag.
+ */
+export function _hasVersionFlag(args: string[]): boolean {
+  const valueFlags = new Set(
+    [..._SESSION_STRINGS, "format"].map((f) => `--${f}`),
+  );
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--" || !arg.startsWith("-")) return false;
+    if (arg === "--version") return true;
+    if (valueFlags.has(arg)) i++;
+  }
+  return false;
+}
+
 /** Parses `whoami` arguments. */
 export function _parseWhoamiArgs(args: string[]): _WhoamiArgs {
   const parsed = _parse("whoami", args, _SESSION_STRINGS, [
@@ -326,4 +343,5 @@ export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
                             $XDG_CONFIG_HOME/brs/config.toml)
   --no-cache                skip the cross-process cache in $XDG_CACHE_HOME/brs
   --debug                   add the cause chain to errors
-  --help                    this help`;
+  --help                    this help
+  --version                 print the version`;

@@ -7,7 +7,7 @@
  */
 
 import denoJson from "../../deno.json" with { type: "json" };
-import { _COMMANDS, _splitCommand } from "./_args.ts";
+import { _COMMANDS, _hasVersionFlag, _splitCommand } from "./_args.ts";
 import {
   _exitCodeFor,
   _formatError,
@@ -78,6 +78,13 @@ export async function main(args: string[]): Promise<number> {
       return EXIT_USAGE;
     }
     const { command, rest } = split;
+    if (
+      (_COMMANDS as readonly string[]).includes(command) &&
+      _hasVersionFlag(rest)
+    ) {
+      await _out(`brs ${denoJson.version}\n`);
+      return EXIT_OK;
+    }
     switch (command) {
       case "whoami":
         return await runWhoami(rest);

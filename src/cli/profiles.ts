@@ -24,6 +24,7 @@ $XDG_CONFIG_HOME/brs/config.toml) and the role profiles (with role_arn) of
   --json          print a JSON array of {name, role_arn, source, file}
   --debug         add the cause chain to errors
   --help          this help
+  --version       print the version
 `;
 
 /**
