@@ -9,6 +9,7 @@
  * @module
  */
 
+import { _typeName } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 
 /**
@@ -78,12 +79,6 @@ const _KNOWN_OPTION_KEYS = new Set([
   "clearEnv",
   "allowedCommands",
 ]);
-
-function _typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
-}
 
 function _isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object" || Array.isArray(value)) {

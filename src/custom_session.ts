@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _checkOptionalObject, _typeName } from "./_validate.ts";
 import type { _FetchResult } from "./_refresher.ts";
 import { BRSValidationError } from "./errors.ts";
 import {
@@ -76,12 +77,6 @@ const _TEMPORARY_KEYS = ["accessKey", "secretKey", "token", "expiryTime"];
 /** ISO 8601 date-time with an explicit time zone. */
 const _ISO_WITH_ZONE =
   /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
-
-function _typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return `a value of type ${typeof value}`;
-}
 
 /** Maps what a custom provider returned to the engine's shape, or throws. */
 function _mapProviderResult(value: unknown): _FetchResult {
@@ -242,31 +237,19 @@ export class CustomRefreshableSession extends RefreshableSession {
       );
     }
     const providerOptions = o?.providerOptions;
-    if (
-      providerOptions !== undefined &&
-      (providerOptions === null || typeof providerOptions !== "object" ||
-        Array.isArray(providerOptions))
-    ) {
-      throw new BRSValidationError(
-        `Cannot create CustomRefreshableSession as 'providerOptions' must be an object: got ${
-          _typeName(providerOptions)
-        }`,
-        { param: "providerOptions" },
-      );
-    }
     const stsClientConfig = o?.stsClientConfig;
-    if (
-      stsClientConfig !== undefined &&
-      (stsClientConfig === null || typeof stsClientConfig !== "object" ||
-        Array.isArray(stsClientConfig))
-    ) {
-      throw new BRSValidationError(
-        `Cannot create CustomRefreshableSession as 'stsClientConfig' must be an object such as { region: "eu-west-1" }: got ${
-          _typeName(stsClientConfig)
-        }`,
-        { param: "stsClientConfig" },
-      );
-    }
+    _checkOptionalObject(
+      "CustomRefreshableSession",
+      "providerOptions",
+      providerOptions,
+      '{ profile: "dev" }',
+    );
+    _checkOptionalObject(
+      "CustomRefreshableSession",
+      "stsClientConfig",
+      stsClientConfig,
+      '{ region: "eu-west-1" }',
+    );
     super(options, _CUSTOM_KEYS, { kind: "CustomRefreshableSession" });
     this.#provider = provider as CustomCredentialProvider;
     this.#providerOptions = (providerOptions ?? {}) as Record<string, unknown>;

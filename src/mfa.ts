@@ -6,6 +6,7 @@
  * @module
  */
 
+import { _typeName } from "./_validate.ts";
 import {
   _checkAllowedCommand,
   _runTokenCommand,
@@ -128,12 +129,6 @@ export type MfaTokenSource = (
   serial: string,
   signal?: AbortSignal,
 ) => Promise<string>;
-
-function _typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value;
-}
 
 function _checkCode(value: unknown, serial: string): string {
   const prefix =

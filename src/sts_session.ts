@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _checkOptionalObject } from "./_validate.ts";
 import {
   AssumeRoleCommand,
   type AssumeRoleCommandInput,
@@ -16,7 +17,7 @@ import {
 } from "./_assume_role_config.ts";
 import { _redactSecrets } from "./_redact.ts";
 import { _errorCode, type _FetchResult } from "./_refresher.ts";
-import { BRSRefreshError, BRSValidationError } from "./errors.ts";
+import { BRSRefreshError } from "./errors.ts";
 import {
   createMfaTokenSource,
   type MfaTokenProvider,
@@ -176,20 +177,12 @@ export class STSRefreshableSession extends RefreshableSession {
   constructor(options: STSRefreshableSessionOptions) {
     const o = options as unknown as Record<string, unknown>;
     const stsClientConfig = o?.stsClientConfig;
-    if (
-      stsClientConfig !== undefined &&
-      (stsClientConfig === null || typeof stsClientConfig !== "object" ||
-        Array.isArray(stsClientConfig))
-    ) {
-      throw new BRSValidationError(
-        `Cannot create STSRefreshableSession as 'stsClientConfig' must be an object such as { region: "eu-west-1" }: got ${
-          stsClientConfig === null
-            ? "null"
-            : `a value of type ${typeof stsClientConfig}`
-        }`,
-        { param: "stsClientConfig" },
-      );
-    }
+    _checkOptionalObject(
+      "STSRefreshableSession",
+      "stsClientConfig",
+      stsClientConfig,
+      '{ region: "eu-west-1" }',
+    );
     const stsRegion = (stsClientConfig as { region?: unknown } | undefined)
       ?.region;
     // Validate everything before super(): the engine may start fetching.
