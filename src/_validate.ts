@@ -43,3 +43,65 @@ export function _checkOptionalObject(
     { param: name },
   );
 }
+
+/**
+ * Names a wrong value for an error message: strings quoted, numbers and
+ * booleans as they are, anything else by its type.
+ */
+export function _describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number" || typeof value === "boolean") {
+    return String(value);
+  }
+  return _typeName(value);
+}
+
+const _CACHE_OPTION_KEYS = ["evictionPolicy", "maxSize"];
+
+/**
+ * Refuses unknown keys and bad values of cache options (a typo is not
+ * ignored): only `evictionPolicy` ("LRU" or "LFU") and `maxSize` (a
+ * non-negative integer or `undefined`).
+ *
+ * @param cache The options given (an object).
+ * @param prefix The start of the message, e.g. `Cannot create session`.
+ * @param path The options' path, e.g. `cache.`, or `""` for a call's options.
+ */
+export function _validateCacheOptions(
+  cache: object,
+  prefix: string,
+  path: string,
+): void {
+  const c = cache as Record<string, unknown>;
+  for (const key of Object.keys(c)) {
+    if (!_CACHE_OPTION_KEYS.includes(key)) {
+      throw new BRSValidationError(
+        `${prefix} as '${path}${key}' is unknown: use one of ${
+          _CACHE_OPTION_KEYS.join(", ")
+        }`,
+        { param: `${path}${key}`, details: { allowed: _CACHE_OPTION_KEYS } },
+      );
+    }
+  }
+  const policy = c.evictionPolicy;
+  if (policy !== undefined && policy !== "LRU" && policy !== "LFU") {
+    throw new BRSValidationError(
+      `${prefix} as '${path}evictionPolicy' must be one of LRU, LFU: got ${
+        _describeValue(policy)
+      }`,
+      { param: `${path}evictionPolicy` },
+    );
+  }
+  const maxSize = c.maxSize;
+  if (
+    maxSize !== undefined &&
+    (typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0)
+  ) {
+    throw new BRSValidationError(
+      `${prefix} as '${path}maxSize' must be a non-negative integer, or undefined for an unbounded cache: got ${
+        _describeValue(maxSize)
+      }`,
+      { param: `${path}maxSize` },
+    );
+  }
+}

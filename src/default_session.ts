@@ -8,6 +8,7 @@
  * @module
  */
 
+import { _validateCacheOptions } from "./_validate.ts";
 import { _CacheKeyMemo, _identityId } from "./_cache_key.ts";
 import { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
@@ -130,6 +131,7 @@ function _applyOptions(
       { param: "options" },
     );
   }
+  _validateCacheOptions(options, `Cannot call ${fn}()`, "options.");
   if (options.evictionPolicy !== undefined) {
     cache.evictionPolicy = options.evictionPolicy;
   }
@@ -214,7 +216,8 @@ export function getDefaultSession(): SessionLike | undefined {
  * @returns The cached or new client.
  * @throws {BRSValidationError} If `ClientClass` is not a class, `options` is
  * not an object or `options.maxSize` is not a non-negative integer.
- * @throws {ClientCacheError} If `options.evictionPolicy` is not `"LRU"` or `"LFU"`.
+ * @throws {BRSValidationError} If `options` has an unknown key, or
+ * `options.evictionPolicy` is not `"LRU"` or `"LFU"`.
  *
  * @example Usage
  * ```ts

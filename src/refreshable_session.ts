@@ -14,6 +14,7 @@ import {
 } from "./_aws_metadata.ts";
 import { _CacheKeyMemo, _identityId, _mergeConfig } from "./_cache_key.ts";
 import { _redactSecrets } from "./_redact.ts";
+import { _validateCacheOptions } from "./_validate.ts";
 import {
   type _CredentialSnapshot,
   type _FetchResult,
@@ -380,7 +381,7 @@ function _validateBaseOptions(
       { param: "cache" },
     );
   }
-  if (cache !== undefined) _validateCacheKeys(cache, prefix, "cache.");
+  if (cache !== undefined) _validateCacheOptions(cache, prefix, "cache.");
   const clock = o.clock as Partial<Clock> | undefined;
   if (
     clock !== undefined &&
@@ -396,48 +397,6 @@ function _validateBaseOptions(
     );
   }
   return o as RefreshableSessionOptions;
-}
-
-const _CACHE_OPTION_KEYS = ["evictionPolicy", "maxSize"];
-
-/** Refuses unknown keys and bad values of cache options (a typo is not ignored). */
-function _validateCacheKeys(
-  cache: object,
-  prefix: string,
-  path: string,
-): void {
-  const c = cache as Record<string, unknown>;
-  for (const key of Object.keys(c)) {
-    if (!_CACHE_OPTION_KEYS.includes(key)) {
-      throw new BRSValidationError(
-        `${prefix} as '${path}${key}' is unknown: use one of ${
-          _CACHE_OPTION_KEYS.join(", ")
-        }`,
-        { param: `${path}${key}`, details: { allowed: _CACHE_OPTION_KEYS } },
-      );
-    }
-  }
-  const policy = c.evictionPolicy;
-  if (policy !== undefined && policy !== "LRU" && policy !== "LFU") {
-    throw new BRSValidationError(
-      `${prefix} as '${path}evictionPolicy' must be one of LRU, LFU: got ${
-        _describe(policy)
-      }`,
-      { param: `${path}evictionPolicy` },
-    );
-  }
-  const maxSize = c.maxSize;
-  if (
-    maxSize !== undefined &&
-    (typeof maxSize !== "number" || !Number.isInteger(maxSize) || maxSize < 0)
-  ) {
-    throw new BRSValidationError(
-      `${prefix} as '${path}maxSize' must be a non-negative integer, or undefined for an unbounded cache: got ${
-        _describe(maxSize)
-      }`,
-      { param: `${path}maxSize` },
-    );
-  }
 }
 
 function _toTemporary(c: _CredentialSnapshot): TemporaryCredentials {
@@ -860,7 +819,7 @@ export abstract class RefreshableSession extends EventTarget
         { param: "options" },
       );
     }
-    _validateCacheKeys(options, "Cannot apply cache options", "");
+    _validateCacheOptions(options, "Cannot apply cache options", "");
     if (
       options.evictionPolicy !== undefined &&
       options.evictionPolicy !== cache.evictionPolicy

@@ -9,7 +9,6 @@ import {
 import {
   BRSValidationError,
   client,
-  ClientCacheError,
   CustomRefreshableSession,
   getDefaultSession,
   resource,
@@ -111,15 +110,24 @@ Deno.test("client() rejects bad arguments", () => {
     assertThrows(
       () => client(STSClient, { endpoint }, { maxSize: -1 }),
       BRSValidationError,
-      "'maxSize'",
+      "'options.maxSize'",
     );
     assertThrows(
       () =>
         client(STSClient, { endpoint }, {
           evictionPolicy: "FIFO" as unknown as "LRU",
         }),
-      ClientCacheError,
+      BRSValidationError,
       "LRU, LFU",
+    );
+    // A misspelt option is an error, not ignored.
+    assertThrows(
+      () =>
+        client(STSClient, { endpoint }, {
+          maxsize: 0,
+        } as unknown as { maxSize: number }),
+      BRSValidationError,
+      "'options.maxsize' is unknown",
     );
     assertEquals(_defaultClientCache().size, 0);
   } finally {
