@@ -10,6 +10,7 @@
 import type { LocalSts } from "../src/testing/local_sts.ts";
 import { ROLE_ARN } from "./_contenders.ts";
 import { median } from "./_stats.ts";
+import { debianAwsCli } from "../tests/fixtures/cli/helpers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const ENCODER = new TextEncoder();
@@ -265,23 +266,6 @@ export async function runCrossProcess(
   };
 }
 
-/** Locates Debian's `aws` binary through `dpkg -L awscli`. */
-async function findAwsCli(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("dpkg", {
-      args: ["-L", "awscli"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-    return new TextDecoder().decode(out.stdout).split("\n").find((l) =>
-      /\/bin\/aws$/.test(l)
-    );
-  } catch {
-    return undefined;
-  }
-}
-
 async function sha1Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-1", ENCODER.encode(text));
   return Array.from(
@@ -333,7 +317,7 @@ export async function runWarmCli(
     runs,
     awsNote: "",
   };
-  const aws = await findAwsCli();
+  const aws = await debianAwsCli();
   if (aws === undefined) {
     result.awsNote =
       "skipped: Debian's awscli is not installed (apt-get install -y awscli)";

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { _describeValue } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 import type { AssumeRoleConfig } from "./types.ts";
 
@@ -36,33 +37,19 @@ const _SERIAL = /^[\w+=/:,.@-]{9,256}$/;
 const _TOKEN_CODE = /^\d{6}$/;
 const _PREFIX = "Cannot create session as";
 
-function _describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") {
-    return JSON.stringify(
-      value.length > 200 ? `${value.slice(0, 200)}...` : value,
-    );
-  }
-  if (typeof value === "number" || typeof value === "boolean") {
-    return String(value);
-  }
-  return `a value of type ${typeof value}`;
-}
-
 function _isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 function _fail(param: string, rule: string, value: unknown): never {
   throw new BRSValidationError(
-    `${_PREFIX} '${param}' ${rule}: got ${_describe(value)}`,
+    `${_PREFIX} '${param}' ${rule}: got ${_describeValue(value)}`,
     {
       param,
       details: {
         value: typeof value === "string"
           ? value.slice(0, 200)
-          : _describe(value),
+          : _describeValue(value),
       },
     },
   );
@@ -105,7 +92,7 @@ export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
   if (!_isPlainObject(value)) {
     throw new BRSValidationError(
       `${_PREFIX} 'assumeRole' must be an object with at least RoleArn, e.g. { RoleArn: "arn:aws:iam::123456789012:role/app" }: got ${
-        _describe(value)
+        _describeValue(value)
       }`,
       { param: "assumeRole" },
     );

@@ -25,6 +25,7 @@
  * @module
  */
 
+import { _describeValue } from "./_validate.ts";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { BRSValidationError } from "./errors.ts";
 
@@ -151,7 +152,7 @@ export function _getAvailableRegions(
   if (typeof service !== "string" || service === "") {
     throw new BRSValidationError(
       `Cannot list regions as 'service' must be a non-empty service name such as "s3": got ${
-        typeof service === "string" ? '""' : `a value of type ${typeof service}`
+        _describeValue(service)
       }`,
       { param: "service" },
     );
@@ -165,11 +166,7 @@ export function _getAvailableRegions(
     throw new BRSValidationError(
       `Cannot list regions as 'partition' must be one of ${
         partitions.join(", ")
-      }: got ${
-        typeof partition === "string"
-          ? JSON.stringify(partition)
-          : `a value of type ${typeof partition}`
-      }`,
+      }: got ${_describeValue(partition)}`,
       { param: "partition", details: { partitions } },
     );
   }

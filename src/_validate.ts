@@ -45,15 +45,24 @@ export function _checkOptionalObject(
 }
 
 /**
- * Names a wrong value for an error message: strings quoted, numbers and
- * booleans as they are, anything else by its type.
+ * Names a wrong value for an error message: strings quoted (cut at 200
+ * characters), numbers, booleans, `null` and `undefined` as they are, arrays
+ * as `an array`, anything else by its type. Never call it on a secret.
  */
 export function _describeValue(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean") {
+  if (typeof value === "string") {
+    return JSON.stringify(
+      value.length > 200 ? `${value.slice(0, 200)}...` : value,
+    );
+  }
+  if (
+    typeof value === "number" || typeof value === "boolean" ||
+    typeof value === "bigint" || value === undefined || value === null
+  ) {
     return String(value);
   }
-  return _typeName(value);
+  if (Array.isArray(value)) return "an array";
+  return `a value of type ${typeof value}`;
 }
 
 const _CACHE_OPTION_KEYS = ["evictionPolicy", "maxSize"];

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _describeValue } from "./_validate.ts";
 import {
   BRSValidationError,
   ClientCacheError,
@@ -338,17 +339,6 @@ class _LfuStore<V> implements _Store<V> {
   }
 }
 
-function _describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (
-    typeof value === "number" || typeof value === "boolean" ||
-    typeof value === "bigint" || value === undefined || value === null
-  ) {
-    return String(value);
-  }
-  return `a value of type ${typeof value}`;
-}
-
 function _validateMaxSize(
   value: unknown,
   action: string,
@@ -361,9 +351,9 @@ function _validateMaxSize(
   }
   throw new BRSValidationError(
     `Cannot ${action} as 'maxSize' must be a non-negative integer, or undefined for an unbounded cache: got ${
-      _describe(value)
+      _describeValue(value)
     }`,
-    { param: "maxSize", details: { maxSize: _describe(value) } },
+    { param: "maxSize", details: { maxSize: _describeValue(value) } },
   );
 }
 
@@ -372,10 +362,13 @@ function _validatePolicy(value: unknown, action: string): EvictionPolicy {
   throw new ClientCacheError(
     `Cannot ${action} as 'evictionPolicy' must be one of ${
       POLICIES.join(", ")
-    }: got ${_describe(value)}`,
+    }: got ${_describeValue(value)}`,
     {
       param: "evictionPolicy",
-      details: { evictionPolicy: _describe(value), policies: [...POLICIES] },
+      details: {
+        evictionPolicy: _describeValue(value),
+        policies: [...POLICIES],
+      },
     },
   );
 }
@@ -384,9 +377,9 @@ function _validateKey(key: unknown, action: string): void {
   if (typeof key !== "string" || key === "") {
     throw new ClientCacheError(
       `Cannot ${action} as the key must be a non-empty string: got ${
-        _describe(key)
+        _describeValue(key)
       }`,
-      { param: "key", details: { key: _describe(key) } },
+      { param: "key", details: { key: _describeValue(key) } },
     );
   }
 }
@@ -469,7 +462,7 @@ export class ClientCache<V = unknown> implements Iterable<[string, V]> {
     if (typeof destroyOnEvict !== "boolean") {
       throw new BRSValidationError(
         `Cannot ${action} as 'destroyOnEvict' must be a boolean: got ${
-          _describe(destroyOnEvict)
+          _describeValue(destroyOnEvict)
         }`,
         { param: "destroyOnEvict" },
       );

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { _describeValue } from "./_validate.ts";
 import {
   CustomRefreshableSession,
   type CustomRefreshableSessionOptions,
@@ -73,9 +74,7 @@ export function createRefreshableSession(
     throw new BRSValidationError(
       `Cannot create session as its options must be an object with a 'method' of ${
         _METHODS.map((m) => JSON.stringify(m)).join(", ")
-      }: got ${
-        options === null ? "null" : `a value of type ${typeof options}`
-      }`,
+      }: got ${_describeValue(options)}`,
       { param: "options" },
     );
   }
@@ -95,11 +94,7 @@ export function createRefreshableSession(
       throw new BRSValidationError(
         `Cannot create session as 'method' is unknown: use one of ${
           _METHODS.map((m) => JSON.stringify(m)).join(", ")
-        }: got ${
-          typeof method === "string"
-            ? JSON.stringify(method)
-            : `a value of type ${typeof method}`
-        }`,
+        }: got ${_describeValue(method)}`,
         { param: "method", details: { methods: [..._METHODS] } },
       );
   }

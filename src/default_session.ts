@@ -8,7 +8,7 @@
  * @module
  */
 
-import { _validateCacheOptions } from "./_validate.ts";
+import { _describeValue, _validateCacheOptions } from "./_validate.ts";
 import { _CacheKeyMemo, _identityId } from "./_cache_key.ts";
 import { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
@@ -111,7 +111,9 @@ const _resources = new ClientCache<unknown>({
 function _checkClass(value: unknown, fn: string): void {
   if (typeof value !== "function") {
     throw new BRSValidationError(
-      `Cannot call ${fn}() as 'ClientClass' must be a client class such as STSClient: got a value of type ${typeof value}`,
+      `Cannot call ${fn}() as 'ClientClass' must be a client class such as STSClient: got ${
+        _describeValue(value)
+      }`,
       { param: "ClientClass" },
     );
   }
@@ -125,8 +127,8 @@ function _applyOptions(
   if (options === undefined) return;
   if (options === null || typeof options !== "object") {
     throw new BRSValidationError(
-      `Cannot call ${fn}() as 'options' must be an object such as { maxSize: 32 }: got a value of type ${
-        options === null ? "null" : typeof options
+      `Cannot call ${fn}() as 'options' must be an object such as { maxSize: 32 }: got ${
+        _describeValue(options)
       }`,
       { param: "options" },
     );
@@ -171,8 +173,8 @@ export function setDefaultSession(session: SessionLike | undefined): void {
       typeof session.resource !== "function")
   ) {
     throw new BRSValidationError(
-      `Cannot set the default session as it must have client() and resource() methods, such as an STSRefreshableSession, or be undefined: got a value of type ${
-        session === null ? "null" : typeof session
+      `Cannot set the default session as it must have client() and resource() methods, such as an STSRefreshableSession, or be undefined: got ${
+        _describeValue(session)
       }`,
       { param: "session" },
     );
@@ -307,8 +309,8 @@ export function resource<R, C, Cfg extends object = object>(
     Wrapper === null || typeof Wrapper.from !== "function"
   ) {
     throw new BRSValidationError(
-      `Cannot call resource() as 'Wrapper' must have a from(client) function, such as DynamoDBDocumentClient: got a value of type ${
-        Wrapper === null ? "null" : typeof Wrapper
+      `Cannot call resource() as 'Wrapper' must have a from(client) function, such as DynamoDBDocumentClient: got ${
+        _describeValue(Wrapper)
       }`,
       { param: "Wrapper" },
     );

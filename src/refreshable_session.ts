@@ -14,7 +14,7 @@ import {
 } from "./_aws_metadata.ts";
 import { _CacheKeyMemo, _identityId, _mergeConfig } from "./_cache_key.ts";
 import { _redactSecrets } from "./_redact.ts";
-import { _validateCacheOptions } from "./_validate.ts";
+import { _describeValue, _validateCacheOptions } from "./_validate.ts";
 import {
   type _CredentialSnapshot,
   type _FetchResult,
@@ -264,16 +264,6 @@ const _REAL_CLOCK: Clock = {
   monotonic: () => performance.now(),
 };
 
-function _describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "number" || typeof value === "boolean") {
-    return String(value);
-  }
-  return `a value of type ${typeof value}`;
-}
-
 function _readEnv(name: string): string | undefined {
   try {
     if (
@@ -299,7 +289,9 @@ function _validateBaseOptions(
     options === null || typeof options !== "object" || Array.isArray(options)
   ) {
     throw new BRSValidationError(
-      `${prefix} as its options must be an object: got ${_describe(options)}`,
+      `${prefix} as its options must be an object: got ${
+        _describeValue(options)
+      }`,
       { param: "options" },
     );
   }
@@ -322,7 +314,7 @@ function _validateBaseOptions(
     ) {
       throw new BRSValidationError(
         `${prefix} as '${key}' must be a number of seconds >= 0: got ${
-          _describe(v)
+          _describeValue(v)
         }`,
         { param: key },
       );
@@ -336,7 +328,7 @@ function _validateBaseOptions(
   ) {
     throw new BRSValidationError(
       `${prefix} as 'refreshTimeout' must be a number of seconds > 0 and <= 3600: got ${
-        _describe(refreshTimeout)
+        _describeValue(refreshTimeout)
       }`,
       { param: "refreshTimeout" },
     );
@@ -355,7 +347,7 @@ function _validateBaseOptions(
   if (o.deferRefresh !== undefined && typeof o.deferRefresh !== "boolean") {
     throw new BRSValidationError(
       `${prefix} as 'deferRefresh' must be a boolean: got ${
-        _describe(o.deferRefresh)
+        _describeValue(o.deferRefresh)
       }`,
       { param: "deferRefresh" },
     );
@@ -364,7 +356,9 @@ function _validateBaseOptions(
     const v = o[key];
     if (v !== undefined && (typeof v !== "string" || v === "")) {
       throw new BRSValidationError(
-        `${prefix} as '${key}' must be a non-empty string: got ${_describe(v)}`,
+        `${prefix} as '${key}' must be a non-empty string: got ${
+          _describeValue(v)
+        }`,
         { param: key },
       );
     }
@@ -376,7 +370,7 @@ function _validateBaseOptions(
   ) {
     throw new BRSValidationError(
       `${prefix} as 'cache' must be an object such as { evictionPolicy: "LRU", maxSize: 16 }: got ${
-        _describe(cache)
+        _describeValue(cache)
       }`,
       { param: "cache" },
     );
@@ -391,7 +385,7 @@ function _validateBaseOptions(
   ) {
     throw new BRSValidationError(
       `${prefix} as 'clock' must be an object with now() and monotonic() functions: got ${
-        _describe(clock)
+        _describeValue(clock)
       }`,
       { param: "clock" },
     );
@@ -716,7 +710,7 @@ export abstract class RefreshableSession extends EventTarget
     if (options === null || typeof options !== "object") {
       throw new BRSValidationError(
         `Cannot refresh as 'options' must be an object such as { force: true }: got ${
-          _describe(options)
+          _describeValue(options)
         }`,
         { param: "options" },
       );
@@ -759,7 +753,7 @@ export abstract class RefreshableSession extends EventTarget
     if (typeof accessKeyId !== "string") {
       throw new BRSValidationError(
         `Cannot invalidate credentials as 'accessKeyId' must be a string: got ${
-          _describe(accessKeyId)
+          _describeValue(accessKeyId)
         }`,
         { param: "accessKeyId" },
       );
@@ -814,7 +808,7 @@ export abstract class RefreshableSession extends EventTarget
     if (options === null || typeof options !== "object") {
       throw new BRSValidationError(
         `Cannot apply cache options as they must be an object such as { maxSize: 16 }: got ${
-          _describe(options)
+          _describeValue(options)
         }`,
         { param: "options" },
       );
@@ -877,7 +871,7 @@ export abstract class RefreshableSession extends EventTarget
     if (typeof ClientClass !== "function") {
       throw new BRSValidationError(
         `Cannot get a client as 'ClientClass' must be a client class such as STSClient: got ${
-          _describe(ClientClass)
+          _describeValue(ClientClass)
         }`,
         { param: "ClientClass" },
       );
@@ -948,7 +942,7 @@ export abstract class RefreshableSession extends EventTarget
     ) {
       throw new BRSValidationError(
         `Cannot get a resource as 'Wrapper' must have a static from(client) such as DynamoDBDocumentClient: got ${
-          _describe(Wrapper)
+          _describeValue(Wrapper)
         }`,
         { param: "Wrapper" },
       );
@@ -956,7 +950,7 @@ export abstract class RefreshableSession extends EventTarget
     if (typeof ClientClass !== "function") {
       throw new BRSValidationError(
         `Cannot get a resource as 'ClientClass' must be a client class such as DynamoDBClient: got ${
-          _describe(ClientClass)
+          _describeValue(ClientClass)
         }`,
         { param: "ClientClass" },
       );

@@ -8,28 +8,12 @@ import { startLocalSts } from "../src/testing/mod.ts";
 import {
   CLI_FLAGS,
   CLI_PATH,
+  debianAwsCli,
   makeCliEnv,
   ROLE_ARN,
 } from "./fixtures/cli/helpers.ts";
 
-/** The binary of Debian's awscli package (an older `aws` may come first on PATH). */
-async function debianAws(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("dpkg", {
-      args: ["-L", "awscli"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    if (!out.success) return undefined;
-    return new TextDecoder().decode(out.stdout).split("\n").find((l) =>
-      /\/bin\/aws$/.test(l)
-    );
-  } catch {
-    return undefined;
-  }
-}
-
-const AWS = await debianAws();
+const AWS = await debianAwsCli();
 
 Deno.test({
   name: AWS

@@ -13,6 +13,7 @@
  * for a new one each time).
  */
 
+import { _ASSUME_ROLE_KEYS } from "../src/_assume_role_config.ts";
 import fc from "fast-check";
 import { assert, assertEquals } from "@std/assert";
 import {
@@ -521,20 +522,7 @@ const CODE_MARK = "482913";
 
 const assumeRoleArb = fc.dictionary(
   fc.oneof(
-    fc.constantFrom(
-      "RoleArn",
-      "RoleSessionName",
-      "DurationSeconds",
-      "ExternalId",
-      "Policy",
-      "PolicyArns",
-      "Tags",
-      "TransitiveTagKeys",
-      "SourceIdentity",
-      "SerialNumber",
-      "TokenCode",
-      "ProvidedContexts",
-    ),
+    fc.constantFrom(..._ASSUME_ROLE_KEYS),
     fc.string({ maxLength: 8 }),
   ),
   fc.oneof(
