@@ -5,7 +5,9 @@
  * @module
  */
 
+import type { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
+import type { CacheOptions } from "./types.ts";
 
 /**
  * Names the type of a wrong value for an error message without printing the
@@ -112,5 +114,38 @@ export function _validateCacheOptions(
       }`,
       { param: `${path}maxSize` },
     );
+  }
+}
+
+/**
+ * Checks the cache options of a `client()` / `resource()` call and applies
+ * them to `cache` (changing `maxSize` evicts at once).
+ *
+ * @typeParam V The cached values.
+ * @param cache The cache to change.
+ * @param options The options given, or `undefined` for no change.
+ * @param prefix The start of an error message, e.g. `Cannot call client()`.
+ */
+export function _applyCacheOptions<V>(
+  cache: ClientCache<V>,
+  options: CacheOptions | undefined,
+  prefix: string,
+): void {
+  if (options === undefined) return;
+  if (options === null || typeof options !== "object") {
+    throw new BRSValidationError(
+      `${prefix} as 'options' must be an object such as { maxSize: 16 }: got ${
+        _describeValue(options)
+      }`,
+      { param: "options" },
+    );
+  }
+  _validateCacheOptions(options, prefix, "options.");
+  if (
+    options.evictionPolicy !== undefined &&
+    options.evictionPolicy !== cache.evictionPolicy
+  ) cache.evictionPolicy = options.evictionPolicy;
+  if (Object.hasOwn(options, "maxSize") && options.maxSize !== cache.maxSize) {
+    cache.maxSize = options.maxSize;
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { _describeValue, _validateCacheOptions } from "./_validate.ts";
+import { _applyCacheOptions, _describeValue } from "./_validate.ts";
 import { _CacheKeyMemo, _identityId } from "./_cache_key.ts";
 import { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
@@ -119,29 +119,6 @@ function _checkClass(value: unknown, fn: string): void {
   }
 }
 
-function _applyOptions(
-  cache: ClientCache<unknown>,
-  options: CacheOptions | undefined,
-  fn: string,
-): void {
-  if (options === undefined) return;
-  if (options === null || typeof options !== "object") {
-    throw new BRSValidationError(
-      `Cannot call ${fn}() as 'options' must be an object such as { maxSize: 32 }: got ${
-        _describeValue(options)
-      }`,
-      { param: "options" },
-    );
-  }
-  _validateCacheOptions(options, `Cannot call ${fn}()`, "options.");
-  if (options.evictionPolicy !== undefined) {
-    cache.evictionPolicy = options.evictionPolicy;
-  }
-  if ("maxSize" in options && options.maxSize !== cache.maxSize) {
-    cache.maxSize = options.maxSize;
-  }
-}
-
 /**
  * Sets (or, with `undefined`, unsets) the session that the module-level
  * {@linkcode client} and {@linkcode resource} delegate to. Clients already
@@ -243,7 +220,7 @@ export function client<C, Cfg extends object = object>(
     return session.client(ClientClass, config, options);
   }
   _checkClass(ClientClass, "client");
-  _applyOptions(_clients, options, "client");
+  _applyCacheOptions(_clients, options, "Cannot call client()");
   return _clients.getOrCreate(
     _keys.key(ClientClass, config),
     () =>
@@ -316,7 +293,7 @@ export function resource<R, C, Cfg extends object = object>(
     );
   }
   _checkClass(ClientClass, "resource");
-  _applyOptions(_resources, options, "resource");
+  _applyCacheOptions(_resources, options, "Cannot call resource()");
   const clientKey = _keys.key(ClientClass, config);
   const name: unknown = (Wrapper as { name?: unknown }).name;
   return _resources.getOrCreate(

@@ -14,7 +14,11 @@ import {
 } from "./_aws_metadata.ts";
 import { _CacheKeyMemo, _identityId, _mergeConfig } from "./_cache_key.ts";
 import { _redactSecrets } from "./_redact.ts";
-import { _describeValue, _validateCacheOptions } from "./_validate.ts";
+import {
+  _applyCacheOptions,
+  _describeValue,
+  _validateCacheOptions,
+} from "./_validate.ts";
 import {
   type _CredentialSnapshot,
   type _FetchResult,
@@ -803,28 +807,6 @@ export abstract class RefreshableSession extends EventTarget
     return copy;
   }
 
-  #applyCacheOptions(cache: ClientCache<never>, options?: CacheOptions): void {
-    if (options === undefined) return;
-    if (options === null || typeof options !== "object") {
-      throw new BRSValidationError(
-        `Cannot apply cache options as they must be an object such as { maxSize: 16 }: got ${
-          _describeValue(options)
-        }`,
-        { param: "options" },
-      );
-    }
-    _validateCacheOptions(options, "Cannot apply cache options", "");
-    if (
-      options.evictionPolicy !== undefined &&
-      options.evictionPolicy !== cache.evictionPolicy
-    ) cache.evictionPolicy = options.evictionPolicy;
-    if (
-      Object.hasOwn(options, "maxSize") && options.maxSize !== cache.maxSize
-    ) {
-      cache.maxSize = options.maxSize;
-    }
-  }
-
   /**
    * A cached AWS SDK v3 client built with the session's region, profile and
    * `credentialProvider` (so it always signs with fresh credentials), unless
@@ -878,7 +860,11 @@ export abstract class RefreshableSession extends EventTarget
     }
     const clients = this.#clients;
     if (options !== undefined) {
-      this.#applyCacheOptions(clients as ClientCache<never>, options);
+      _applyCacheOptions(
+        clients,
+        options,
+        "Cannot get a client",
+      );
     }
     // The key of the caller's config alone: the session's defaults (region,
     // profile, credentialProvider) are the same for every client it builds,
@@ -955,7 +941,11 @@ export abstract class RefreshableSession extends EventTarget
         { param: "ClientClass" },
       );
     }
-    this.#applyCacheOptions(this.#resources as ClientCache<never>, options);
+    _applyCacheOptions(
+      this.#resources,
+      options,
+      "Cannot get a resource",
+    );
     const clientKey = this.#keys.key(
       ClientClass,
       this.#withoutDefaults(config),

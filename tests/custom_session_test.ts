@@ -287,7 +287,7 @@ Deno.test("RefreshableSession.client() with maxSize 0 caches nothing", async () 
   assertThrows(
     () => session.client(STSClient, {}, { maxsize: 0 } as never),
     BRSValidationError,
-    "'maxsize' is unknown: use one of evictionPolicy, maxSize",
+    "'options.maxsize' is unknown: use one of evictionPolicy, maxSize",
   );
 });
 
