@@ -31,6 +31,7 @@ import type {
   CacheOptions,
   Clock,
   Identity,
+  RefreshReason,
   TemporaryCredentials,
 } from "./types.ts";
 
@@ -174,6 +175,7 @@ export interface RefreshableSessionOptions {
  * });
  * await session.refreshableCredentials();
  * assertEquals(details[0]?.accessKeyIdPrefix, "ASIAEXAM");
+ * assertEquals(details[0]?.reason, "Initial");
  * ```
  */
 export interface RefreshEventDetail {
@@ -181,6 +183,8 @@ export interface RefreshEventDetail {
   expiryTime: string;
   /** The first 8 characters of the new access key id. */
   accessKeyIdPrefix: string;
+  /** Why the refresh ran, e.g. `"Advisory"`, `"Invalidated"` or `"ClockJump"`. */
+  reason: RefreshReason;
 }
 
 /**
@@ -208,11 +212,17 @@ export interface RefreshErrorEventDetail {
   error: BRSError;
   /** When the next attempt may run. */
   retryAt: Date | undefined;
+  /** Why the failed attempt ran. */
+  reason: RefreshReason;
 }
 
 /**
  * Detail of a session's `warning` event, e.g. `WindowsScaled` when the
- * refresh windows do not fit the credential lifetime.
+ * refresh windows do not fit the credential lifetime, `ClockJump` when a
+ * refresh runs because the wall clock moved ahead of the monotonic clock
+ * (a suspend), or `DateHeaderMissing` / `DateHeaderInvalid` /
+ * `DateHeaderIgnored` when an STS reply's `Date` cannot be used (the
+ * lifetime is then measured from the local clock).
  *
  * @example Usage
  * ```ts
@@ -229,6 +239,8 @@ export interface WarningEventDetail {
   code: string;
   /** What happened and what to do. */
   message: string;
+  /** For a warning about a refresh (code `"ClockJump"`): why it runs. */
+  reason?: RefreshReason;
 }
 
 /**
@@ -602,10 +614,18 @@ export abstract class RefreshableSession extends EventTarget
       detail = {
         expiryTime: event.credentials.expiration.toISOString(),
         accessKeyIdPrefix: event.credentials.accessKeyId.slice(0, 8),
+        reason: event.reason,
       };
     } else if (event.type === "refresh-error") {
-      detail = { error: event.error, retryAt: event.retryAt };
-    } else detail = { code: event.code, message: event.message };
+      detail = {
+        error: event.error,
+        retryAt: event.retryAt,
+        reason: event.reason,
+      };
+    } else {
+      detail = { code: event.code, message: event.message };
+      if (event.reason !== undefined) detail.reason = event.reason;
+    }
     this.dispatchEvent(new CustomEvent(event.type, { detail }));
   }
 

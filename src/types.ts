@@ -151,3 +151,37 @@ export interface CacheOptions {
   /** The most entries kept; `undefined` is unbounded, `0` turns caching off. @default {undefined} */
   maxSize?: number;
 }
+
+/**
+ * Why a refresh ran, as given in the `reason` of `refresh`, `refresh-error`
+ * and some `warning` events:
+ *
+ * - `"Initial"`: the first fetch of the session;
+ * - `"Advisory"`: inside the advisory window (callers kept the current credentials);
+ * - `"Mandatory"`: inside the mandatory window (callers waited);
+ * - `"Expired"`: the credentials had expired (less than the safety margin left);
+ * - `"Invalidated"`: `invalidate(accessKeyId)` was called, e.g. by a
+ *   self-healing client that got ExpiredToken;
+ * - `"ClockJump"`: a deadline was reached only because the wall clock moved
+ *   ahead of the monotonic clock (the machine slept, or the clock was set
+ *   forward), or the monotonic clock went back;
+ * - `"Forced"`: `refresh({ force: true })`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RefreshReason } from "@brs/session";
+ *
+ * function unusual(reason: RefreshReason): boolean {
+ *   return reason === "Invalidated" || reason === "ClockJump";
+ * }
+ * unusual("Advisory");
+ * ```
+ */
+export type RefreshReason =
+  | "Initial"
+  | "Advisory"
+  | "Mandatory"
+  | "Expired"
+  | "Invalidated"
+  | "ClockJump"
+  | "Forced";
