@@ -197,6 +197,8 @@ const _MAX_TIMER_MS = 2 ** 31 - 1;
 const _CLOCK_BACK_TOLERANCE_MS = 1_000;
 /** A `Date` header further than this from the local clock is ignored. */
 export const _MAX_DATE_SKEW_MS = 24 * 3_600_000;
+/** How many past access key ids `issued()` remembers. */
+const _ISSUED_KEYS_KEPT = 16;
 /** Default longest sleep of the background timer. */
 const _WAKE_CHECK_MS = 10_000;
 
@@ -296,6 +298,8 @@ export class _Refresher {
   #freshUntilMono = -Infinity;
   #freshUntilWall = -Infinity;
   #warnedDate: string | undefined;
+  /** The access key ids of the last credentials handed out, oldest first. */
+  readonly #issued = new Set<string>();
 
   #current: _CredentialSnapshot | undefined;
   #currentPromise: Promise<_CredentialSnapshot> | undefined;
@@ -351,6 +355,17 @@ export class _Refresher {
   /** The current credentials, if any (no refresh, no checks). */
   get current(): _CredentialSnapshot | undefined {
     return this.#current;
+  }
+
+  /**
+   * Whether `accessKeyId` is one of the last few keys this engine handed out
+   * (the current one included): a self-healing client only retries those.
+   *
+   * @param accessKeyId An access key id.
+   * @returns Whether it is one of ours.
+   */
+  issued(accessKeyId: string): boolean {
+    return this.#issued.has(accessKeyId);
   }
 
   /** Whether a refresh attempt is in flight. */
@@ -822,6 +837,11 @@ export class _Refresher {
     };
     this.#current = snapshot;
     this.#currentPromise = Promise.resolve(snapshot);
+    this.#issued.delete(snapshot.accessKeyId);
+    this.#issued.add(snapshot.accessKeyId);
+    if (this.#issued.size > _ISSUED_KEYS_KEPT) {
+      this.#issued.delete(this.#issued.values().next().value as string);
+    }
     this.#invalidated = false;
     this.#jumped = false;
     this.#failure = undefined;

@@ -26,6 +26,11 @@ import {
   type _RefresherEvent,
 } from "./_refresher.ts";
 import { ClientCache } from "./client_cache.ts";
+import {
+  _applySelfHealing,
+  type _Healer,
+  _registerHealer,
+} from "./_self_healing.ts";
 import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
@@ -510,6 +515,8 @@ export abstract class RefreshableSession extends EventTarget
   /** Resource keys per wrapper and client key. */
   #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
+  /** Self-healing of the clients the session builds. */
+  readonly #healer: _Healer;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -553,6 +560,11 @@ export abstract class RefreshableSession extends EventTarget
       onEvent: (event) => this.#dispatch(event),
     });
     this.#refresher = refresher;
+    this.#healer = {
+      owns: (accessKeyId) => refresher.issued(accessKeyId),
+      invalidate: (accessKeyId) => refresher.invalidate(accessKeyId),
+    };
+    _registerHealer(this, this.#healer);
     const provider = (): Promise<_CredentialSnapshot> => refresher.get();
     this.credentialProvider = Object.assign(provider, {
       memoized: true as const,
@@ -894,7 +906,11 @@ export abstract class RefreshableSession extends EventTarget
     if (hit !== undefined) return hit as C;
     return clients.getOrCreate(
       key,
-      () => new ClientClass(this.#clientConfig(config) as never),
+      () =>
+        _applySelfHealing(
+          new ClientClass(this.#clientConfig(config) as never),
+          this.#healer,
+        ),
     ) as C;
   }
 
@@ -985,7 +1001,10 @@ export abstract class RefreshableSession extends EventTarget
       keys.set(clientKey, key);
     }
     return this.#resources.getOrCreate(key, () => {
-      const client = new ClientClass(this.#clientConfig(config) as never);
+      const client = _applySelfHealing(
+        new ClientClass(this.#clientConfig(config) as never),
+        this.#healer,
+      );
       return {
         resource: Wrapper.from(client),
         client,
@@ -1020,8 +1039,9 @@ export abstract class RefreshableSession extends EventTarget
    */
   async getIdentity(): Promise<Identity> {
     this.#checkOpen("get the identity");
-    this.#identityClient ??= new STSClient(
-      this.#clientConfig(this._identityClientConfig()),
+    this.#identityClient ??= _applySelfHealing(
+      new STSClient(this.#clientConfig(this._identityClientConfig())),
+      this.#healer,
     );
     const reply = await this.#identityClient.send(
       new GetCallerIdentityCommand({}),
