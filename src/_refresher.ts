@@ -1,5 +1,5 @@
 /**
- * The refresh engine shared by every session kind (DESIGN.md section 4).
+ * The refresh engine shared by every session kind (the rules: guide/refresh.md).
  *
  * One state per session: the current credentials, their deadlines on the
  * monotonic clock, at most one in-flight attempt, and the last failure with

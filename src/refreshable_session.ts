@@ -435,9 +435,10 @@ function _destroy(value: unknown): void {
 }
 
 /**
- * The base class of every session: refreshing credentials (see the
- * module's README and DESIGN section 4 for the rules), a cache of AWS SDK
- * clients that always sign with fresh credentials, `whoami`, events and
+ * The base class of every session: refreshing credentials (the rules, the
+ * two clocks and self-healing are in guide/refresh.md), a cache of AWS SDK
+ * clients that always sign with fresh credentials and heal themselves after
+ * an ExpiredToken reply, `whoami`, events and
  * disposal. Subclasses say how to fetch credentials:
  * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
  * (your function).
@@ -844,7 +845,11 @@ export abstract class RefreshableSession extends EventTarget
    * `credentialProvider` (so it always signs with fresh credentials), unless
    * `config` overrides them. The same class with an equivalent config gives
    * the same instance (key order, `undefined` values, and naming the
-   * session's own region, profile or `credentialProvider` do not matter). `options` change the session's client cache from now
+   * session's own region, profile or `credentialProvider` do not matter).
+   * The client heals itself: on `ExpiredToken` for a request signed with one
+   * of the session's keys it invalidates that key and retries the request
+   * once with fresh credentials (see {@linkcode getSelfHealingPlugin}).
+   * `options` change the session's client cache from now
    * on. With `maxSize: 0` nothing is cached and the caller owns (and should
    * `destroy()`) the client.
    *

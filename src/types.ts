@@ -117,7 +117,15 @@ export interface Identity {
 /**
  * A clock, injectable for tests. `now()` is wall-clock time in milliseconds
  * since the epoch (like `Date.now()`); `monotonic()` is a monotonic time in
- * milliseconds (like `performance.now()`) that deadlines are kept on.
+ * milliseconds (like `performance.now()`). Every deadline holds on both and
+ * the earlier wins: a wall clock moved forward (or a suspend: `now()` moves,
+ * `monotonic()` does not) brings deadlines closer, a wall clock set back
+ * changes nothing.
+ *
+ * A clock that throws or returns a non-finite number or a non-number makes
+ * the session's calls reject with a `BRSValidationError` (code
+ * `InvalidClock`); a `monotonic()` that goes back by more than 1 s makes the
+ * session distrust its credentials and refresh once (reason `ClockJump`).
  *
  * @example Usage
  * ```ts
