@@ -31,6 +31,8 @@ export type {
   RefreshOptions,
   WarningEventDetail,
 } from "./src/refreshable_session.ts";
+export { getSelfHealingPlugin } from "./src/self_healing_plugin.ts";
+export type { SelfHealingPlugin } from "./src/self_healing_plugin.ts";
 export { STSRefreshableSession } from "./src/sts_session.ts";
 export type { STSRefreshableSessionOptions } from "./src/sts_session.ts";
 export { CustomRefreshableSession } from "./src/custom_session.ts";

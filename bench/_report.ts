@@ -10,6 +10,7 @@ import type { MicroResult } from "./_micro.ts";
 import { barChartSvg, histogramSvg } from "./_svg.ts";
 import { formatMs } from "./_stats.ts";
 import { markdownTable } from "./_table.ts";
+import { timeMarkdown, timeTargets } from "./_scenarios_time.ts";
 import { type ContenderName, CONTENDERS } from "./_contenders.ts";
 import {
   OURS_SECONDS_LEFT,
@@ -359,6 +360,7 @@ function targets(r: ContentionResults, d: Derived): Target[] {
       ? "met"
       : "not met",
   });
+  t.push(...timeTargets(r.time));
   return t;
 }
 
@@ -861,6 +863,8 @@ function markdown(
     }),
     "",
   );
+
+  L.push(...timeMarkdown(r.time));
 
   L.push("## Cross-process: cold CLI processes started together", "");
   if (Array.isArray(r.crossProcess)) {

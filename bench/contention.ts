@@ -60,6 +60,7 @@ import {
 import { formatMs } from "./_stats.ts";
 import { formatTable } from "./_table.ts";
 import { type MicroResult, runMicro } from "./_micro.ts";
+import { runTimeScenarios, type TimeResults } from "./_scenarios_time.ts";
 
 /** Options of {@linkcode runContention}. */
 export interface ContentionOptions {
@@ -99,6 +100,8 @@ export interface ContentionResults {
   outage: OutageResult[];
   /** Invalidation storm. */
   storm: StormRow[];
+  /** Suspend and revoked key. */
+  time: TimeResults;
   /** Cross-process rows, or why they are missing. */
   crossProcess: CrossProcessRow[] | string;
   /** Warm CLI vs AWS CLI, or why it is missing. */
@@ -214,6 +217,8 @@ export async function runContention(
     }
   }
 
+  const time = await runTimeScenarios(sts, { quick: o.quick, log });
+
   let crossProcess: CrossProcessRow[] | string;
   let warmCli: WarmCliResult | string;
   if (ps.length === 0) {
@@ -266,6 +271,7 @@ export async function runContention(
     manyClients,
     outage,
     storm,
+    time,
     crossProcess,
     warmCli,
     fleet,

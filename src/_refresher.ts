@@ -1,5 +1,5 @@
 /**
- * The refresh engine shared by every session kind (DESIGN.md section 4).
+ * The refresh engine shared by every session kind (the rules: guide/refresh.md).
  *
  * One state per session: the current credentials, their deadlines on the
  * monotonic clock, at most one in-flight attempt, and the last failure with
@@ -28,6 +28,23 @@
  * - Every attempt is bounded by `attemptTimeout` (default 60 s): its signal
  *   is aborted and the attempt fails, so waiters never hang forever. That
  *   timer is not unref'd (someone may be waiting); the background timer is.
+ * - Two clocks (rule 7). The engine keeps its own time `E`, in
+ *   milliseconds: `E = e0 + max(m - m0, w - w0)`, where `m` is the
+ *   monotonic clock, `w` the wall clock, and `(e0, m0, w0)` the readings at
+ *   the last fetch. Every deadline is a point on `E`, so it holds on both
+ *   clocks and the earlier wins: a wall clock set back leaves `E` on the
+ *   monotonic clock (never stretches a credential); a suspend (the
+ *   monotonic clock and timers stop, the wall clock does not) or a forward
+ *   jump moves `E` forward with the wall clock. The skew between the STS
+ *   `Date` header and the local wall clock only sets the lifetime
+ *   (`Expiration - Date`), so a constant skew changes nothing. A wall clock
+ *   set back by more than 1 s re-bases `(e0, m0, w0)` so a later forward
+ *   step is not lost. A monotonic clock that goes back by more than 1 s is
+ *   broken: the credentials are no longer trusted and the next call waits
+ *   for one refresh (reason `ClockJump`). A clock that throws or returns a
+ *   non-finite number or a non-number makes `get()`/`refresh()` reject with
+ *   a `BRSValidationError` (param `clock`), never a hang and never
+ *   unchecked credentials.
  * - Fast path with the real clock (`timerFreshness: true`): reading the
  *   monotonic clock (`performance.now()`, about 85 ns in Deno 2.9) costs more
  *   than the rest of the fast path, and nothing cheaper is monotonic. So
@@ -35,7 +52,16 @@
  *   (timers run on the monotonic clock too) clears it at the monotonic
  *   deadline `freshUntil`; one fast-path call in 1024 still reads the clock,
  *   so a busy event loop that delays the timer cannot keep stale credentials
- *   on the fast path for long. With an injected clock every call reads it.
+ *   on the fast path for long. Every fast-path call also compares
+ *   `Date.now()` (about 20 ns) with the wall-clock form of `freshUntil`: after
+ *   a suspend the timer is late by the length of the sleep, the wall clock
+ *   is not. With an injected clock every call reads both clocks.
+ * - With `background: true` the timer never sleeps longer than
+ *   `wakeCheckMs` (10 s), so a machine that wakes from a suspend refreshes
+ *   within seconds, not when the (stopped) monotonic deadline comes.
+ * - Every attempt has a reason (see {@linkcode _RefreshReason}), given in
+ *   the `refresh` and `refresh-error` events; a `ClockJump` refresh also
+ *   gives a `warning` event.
  * - An advisory-window refresh (callers keep the current credentials) starts
  *   its fetch on a macrotask (`setImmediate`, cleared on close; not
  *   `setTimeout(0)`, which Deno clamps to a few ms when timers nest), so no
@@ -52,7 +78,8 @@ import {
   BRSRefreshError,
   BRSValidationError,
 } from "./errors.ts";
-import type { Clock } from "./types.ts";
+import type { Clock, RefreshReason } from "./types.ts";
+import { _describeValue } from "./_validate.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 
 /** Credentials as the engine keeps them (the AWS SDK's identity shape). */
@@ -76,15 +103,39 @@ export interface _FetchResult {
     sessionToken?: string;
     expiration: Date;
   };
-  /** The `Date` header of the STS reply, if known (rule 7). */
+  /** The `Date` of the STS reply, if known (rule 7). */
   serverDate?: Date;
+  /**
+   * The raw `Date` header of a reply that should have one (STS): `null` when
+   * absent. When set, it replaces `serverDate`; an absent, unparseable or
+   * more than a day off header falls back to local time with a `warning`.
+   * Left out (custom sources): local time, no warning.
+   */
+  dateHeader?: string | null;
 }
+
+/** Why an attempt runs: see `RefreshReason` in types.ts. */
+export type _RefreshReason = RefreshReason;
 
 /** Events the engine reports. */
 export type _RefresherEvent =
-  | { type: "refresh"; credentials: _CredentialSnapshot }
-  | { type: "refresh-error"; error: BRSError; retryAt: Date | undefined }
-  | { type: "warning"; code: string; message: string };
+  | {
+    type: "refresh";
+    credentials: _CredentialSnapshot;
+    reason: RefreshReason;
+  }
+  | {
+    type: "refresh-error";
+    error: BRSError;
+    retryAt: Date | undefined;
+    reason: RefreshReason;
+  }
+  | {
+    type: "warning";
+    code: string;
+    message: string;
+    reason?: RefreshReason;
+  };
 
 /** Options of {@linkcode _Refresher}. */
 export interface _RefresherOptions {
@@ -114,6 +165,13 @@ export interface _RefresherOptions {
    * @default {false}
    */
   timerFreshness?: boolean;
+  /**
+   * With `background`: the longest the timer sleeps, so a wake from a
+   * suspend (the wall clock jumped) is noticed within this time.
+   *
+   * @default {10_000}
+   */
+  wakeCheckMs?: number;
 }
 
 /** Seconds before expiry at which credentials count as expired. */
@@ -135,6 +193,14 @@ const _CLOCK_CHECK_EVERY = 1024;
  */
 let _immediateWarm = false;
 const _MAX_TIMER_MS = 2 ** 31 - 1;
+/** A clock going back by more than this (ms) is a jump, not jitter. */
+const _CLOCK_BACK_TOLERANCE_MS = 1_000;
+/** A `Date` header further than this from the local clock is ignored. */
+export const _MAX_DATE_SKEW_MS = 24 * 3_600_000;
+/** How many past access key ids `issued()` remembers. */
+const _ISSUED_KEYS_KEPT = 16;
+/** Default longest sleep of the background timer. */
+const _WAKE_CHECK_MS = 10_000;
 
 const _NON_RECOVERABLE_CODES = new Set([
   "AccessDenied",
@@ -195,6 +261,8 @@ interface _Attempt {
   lenient: Promise<_CredentialSnapshot>;
   /** Its abort controller, made when the attempt is set up (later when deferred). */
   box: { controller?: AbortController };
+  /** Why it runs. */
+  reason: RefreshReason;
 }
 
 /**
@@ -211,6 +279,27 @@ export class _Refresher {
   readonly #background: boolean;
   readonly #isNonRecoverable: (error: unknown) => boolean;
   readonly #timerFreshness: boolean;
+  readonly #wakeCheckMs: number;
+
+  /** The engine's time base: E = e0 + max(m - m0, w - w0) (see the module doc). */
+  #e0 = 0;
+  #m0 = NaN;
+  #w0 = NaN;
+  /** The last good readings, E and E on the monotonic clock alone. */
+  #lastM = NaN;
+  #lastW = NaN;
+  #lastE = 0;
+  #lastMonoE = 0;
+  /** Set by `#read()` when the clock gave a bad reading. */
+  #clockError: BRSValidationError | undefined;
+  /** The monotonic clock went back: the current credentials are not trusted. */
+  #jumped = false;
+  /** `#freshUntil` on the monotonic and on the wall clock. */
+  #freshUntilMono = -Infinity;
+  #freshUntilWall = -Infinity;
+  #warnedDate: string | undefined;
+  /** The access key ids of the last credentials handed out, oldest first. */
+  readonly #issued = new Set<string>();
 
   #current: _CredentialSnapshot | undefined;
   #currentPromise: Promise<_CredentialSnapshot> | undefined;
@@ -255,6 +344,7 @@ export class _Refresher {
     this.#background = options.background ?? false;
     this.#isNonRecoverable = options.isNonRecoverable ?? _isNonRecoverable;
     this.#timerFreshness = options.timerFreshness ?? false;
+    this.#wakeCheckMs = options.wakeCheckMs ?? _WAKE_CHECK_MS;
     if (!_immediateWarm) {
       _immediateWarm = true;
       clearImmediate(setImmediate(() => {}));
@@ -265,6 +355,17 @@ export class _Refresher {
   /** The current credentials, if any (no refresh, no checks). */
   get current(): _CredentialSnapshot | undefined {
     return this.#current;
+  }
+
+  /**
+   * Whether `accessKeyId` is one of the last few keys this engine handed out
+   * (the current one included): a self-healing client only retries those.
+   *
+   * @param accessKeyId An access key id.
+   * @returns Whether it is one of ours.
+   */
+  issued(accessKeyId: string): boolean {
+    return this.#issued.has(accessKeyId);
   }
 
   /** Whether a refresh attempt is in flight. */
@@ -302,20 +403,117 @@ export class _Refresher {
    */
   get(): Promise<_CredentialSnapshot> {
     if (this.#fresh) {
-      if ((++this.#fastCalls & (_CLOCK_CHECK_EVERY - 1)) !== 0) {
-        return this.#currentPromise as Promise<_CredentialSnapshot>;
+      // The real clock (timerFreshness): the wall clock on every call (a
+      // suspend leaves the timer late), the monotonic one now and then.
+      if (Date.now() < this.#freshUntilWall) {
+        if ((++this.#fastCalls & (_CLOCK_CHECK_EVERY - 1)) !== 0) {
+          return this.#currentPromise as Promise<_CredentialSnapshot>;
+        }
+        if (performance.now() < this.#freshUntilMono) {
+          return this.#currentPromise as Promise<_CredentialSnapshot>;
+        }
       }
-      if (this.#clock.monotonic() < this.#freshUntil) {
-        return this.#currentPromise as Promise<_CredentialSnapshot>;
-      }
-      // The timer is late (a busy event loop): its callback re-arms or clears.
+      // The timer is late (a busy event loop, a suspend): its callback re-arms or clears.
       this.#fresh = false;
-      return this.#slowGet();
-    }
-    if (this.#clock.monotonic() < this.#freshUntil) {
-      return this.#currentPromise as Promise<_CredentialSnapshot>;
     }
     return this.#slowGet();
+  }
+
+  /**
+   * Reads both clocks and returns the engine's time `E` (see the module
+   * doc). On a bad reading sets `#clockError` and returns the last good `E`.
+   */
+  #read(): number {
+    this.#clockError = undefined;
+    let m: unknown;
+    let w: unknown;
+    try {
+      m = this.#clock.monotonic();
+      w = this.#clock.now();
+    } catch (error) {
+      this.#clockError = this.#badClock("threw", error);
+      return this.#lastE;
+    }
+    if (typeof m !== "number" || !Number.isFinite(m)) {
+      this.#clockError = this.#badClock("monotonic() returned", m);
+      return this.#lastE;
+    }
+    if (typeof w !== "number" || !Number.isFinite(w)) {
+      this.#clockError = this.#badClock("now() returned", w);
+      return this.#lastE;
+    }
+    if (Number.isNaN(this.#m0)) {
+      this.#m0 = this.#lastM = m;
+      this.#w0 = this.#lastW = w;
+      this.#e0 = this.#lastE = this.#lastMonoE = m;
+    } else if (m < this.#lastM - _CLOCK_BACK_TOLERANCE_MS) {
+      // A monotonic clock never goes back: distrust the credentials.
+      const back = this.#lastM - m;
+      // Count the wall clock's progress since the last reading, if any.
+      this.#rebase(this.#lastE + Math.max(0, w - this.#lastW), m, w);
+      if (this.#current !== undefined && !this.#jumped) {
+        this.#jumped = true;
+        // Off the fast path (the pending timer, if any, then clears the flag).
+        this.#freshUntil = -Infinity;
+        this.#freshUntilMono = this.#freshUntilWall = -Infinity;
+        this.#fresh = false;
+        this.#emit({
+          type: "warning",
+          code: "ClockJump",
+          reason: "ClockJump",
+          message: `The monotonic clock went back by ${
+            Math.round(back / 1000)
+          } s: the credentials are no longer trusted and will be refreshed; check the session's clock`,
+        });
+      }
+    } else if (w < this.#lastW - _CLOCK_BACK_TOLERANCE_MS) {
+      // The wall clock was set back: keep the monotonic progress since the
+      // last reading, and measure from here on.
+      this.#rebase(this.#lastE + (m - this.#lastM), m, w);
+    }
+    this.#lastM = m;
+    this.#lastW = w;
+    const monoE = this.#e0 + (m - this.#m0);
+    const e = Math.max(monoE, this.#e0 + (w - this.#w0));
+    this.#lastMonoE = monoE;
+    this.#lastE = e;
+    return e;
+  }
+
+  /** Starts a new time base: `E` is `e` at the readings `m` and `w`. */
+  #rebase(e: number, m: number, w: number): void {
+    this.#e0 = e;
+    this.#m0 = m;
+    this.#w0 = w;
+  }
+
+  #badClock(what: string, value: unknown): BRSValidationError {
+    const shown = what === "threw"
+      ? `threw ${value instanceof Error ? value.name : _describeValue(value)}`
+      : `${what} ${_describeValue(value)}`;
+    return new BRSValidationError(
+      `Cannot get credentials as the session's clock ${shown}: 'clock' must return finite numbers of milliseconds from now() and monotonic()`,
+      { param: "clock", code: "InvalidClock" },
+    );
+  }
+
+  /** Why an attempt started now would run. */
+  #reason(now: number): RefreshReason {
+    if (this.#current === undefined) return "Initial";
+    if (this.#invalidated) return "Invalidated";
+    if (this.#jumped) return "ClockJump";
+    const crossed = now >= this.#unusableAt
+      ? this.#unusableAt
+      : now >= this.#mandatoryAt
+      ? this.#mandatoryAt
+      : this.#advisoryAt;
+    // Crossed only because the wall clock is ahead of the monotonic one.
+    if (now >= crossed && this.#lastMonoE < crossed) return "ClockJump";
+    return now >= this.#unusableAt
+      ? "Expired"
+      : now >= this.#mandatoryAt
+      ? "Mandatory"
+      : "Advisory";
   }
 
   /**
@@ -324,13 +522,19 @@ export class _Refresher {
    */
   #setFreshUntil(until: number): void {
     this.#freshUntil = until;
+    this.#freshUntilMono = this.#m0 + (until - this.#e0);
+    this.#freshUntilWall = this.#w0 + (until - this.#e0);
     if (!this.#timerFreshness) return;
     if (this.#freshTimer !== undefined) {
       clearTimeout(this.#freshTimer);
       this.#freshTimer = undefined;
     }
-    const delay = until - this.#clock.monotonic();
-    if (this.#closed || !(delay > 0)) {
+    const now = this.#read();
+    const delay = this.#freshUntilMono - this.#lastM;
+    if (
+      this.#closed || this.#clockError !== undefined || !(until > now) ||
+      !(delay > 0)
+    ) {
       this.#fresh = false;
       return;
     }
@@ -347,7 +551,13 @@ export class _Refresher {
 
   #slowGet(): Promise<_CredentialSnapshot> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const now = this.#clock.monotonic();
+    const now = this.#read();
+    if (this.#clockError !== undefined) {
+      return Promise.reject(this.#clockError);
+    }
+    if (now < this.#freshUntil) {
+      return this.#currentPromise as Promise<_CredentialSnapshot>;
+    }
     if (this.#usable(now)) {
       const currentPromise = this.#currentPromise as Promise<
         _CredentialSnapshot
@@ -355,21 +565,21 @@ export class _Refresher {
       if (now < this.#mandatoryAt) {
         // Advisory window: never wait.
         if (this.#attempt === undefined && now >= this.#retryAt) {
-          this.#start(true);
+          this.#start(this.#reason(now), true);
         }
         return currentPromise;
       }
       // Mandatory window: wait for the one attempt; on failure get the current credentials.
       if (this.#attempt !== undefined) return this.#attempt.lenient;
       if (now < this.#retryAt) return currentPromise;
-      return this.#start().lenient;
+      return this.#start(this.#reason(now)).lenient;
     }
     // No usable credentials.
     if (this.#attempt !== undefined) return this.#attempt.strict;
     if (this.#failure !== undefined && now < this.#retryAt) {
       return Promise.reject(this.#failure);
     }
-    return this.#start().strict;
+    return this.#start(this.#reason(now)).strict;
   }
 
   /**
@@ -384,7 +594,10 @@ export class _Refresher {
    */
   refresh(options: { force?: boolean } = {}): Promise<_CredentialSnapshot> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    const now = this.#clock.monotonic();
+    const now = this.#read();
+    if (this.#clockError !== undefined) {
+      return Promise.reject(this.#clockError);
+    }
     if (!options.force && now < this.#freshUntil && now < this.#advisoryAt) {
       return this.#currentPromise as Promise<_CredentialSnapshot>;
     }
@@ -395,7 +608,7 @@ export class _Refresher {
         ? this.#currentPromise as Promise<_CredentialSnapshot>
         : Promise.reject(this.#failure);
     }
-    return this.#start().strict;
+    return this.#start(options.force ? "Forced" : this.#reason(now)).strict;
   }
 
   /**
@@ -415,7 +628,7 @@ export class _Refresher {
     this.#unusableAt = -Infinity;
     this.#failure = undefined;
     this.#retryAt = -Infinity;
-    if (this.#attempt === undefined) this.#start();
+    if (this.#attempt === undefined) this.#start("Invalidated");
     return true;
   }
 
@@ -443,18 +656,28 @@ export class _Refresher {
 
   #usable(now: number): boolean {
     return this.#current !== undefined && !this.#invalidated &&
-      now < this.#unusableAt;
+      !this.#jumped && now < this.#unusableAt;
   }
 
   /**
    * Starts an attempt. `deferred`: nobody waits for it (advisory window), so
    * its fetch starts on a macrotask rather than before the callers' continuations.
    */
-  #start(deferred = false): _Attempt {
+  #start(reason: RefreshReason, deferred = false): _Attempt {
     const box: _Attempt["box"] = {};
-    const strict = this.#run(box, deferred);
+    if (reason === "ClockJump" && !this.#jumped) {
+      this.#emit({
+        type: "warning",
+        code: "ClockJump",
+        reason,
+        message: `The wall clock is ${
+          Math.round((this.#lastE - this.#lastMonoE) / 1000)
+        } s ahead of the monotonic clock since the credentials were fetched (the machine slept or its clock was set forward): refreshing them`,
+      });
+    }
+    const strict = this.#run(box, deferred, reason);
     const lenient = strict.catch((error) => {
-      if (this.#usable(this.#clock.monotonic())) {
+      if (this.#usable(this.#read())) {
         return this.#currentPromise as Promise<_CredentialSnapshot>;
       }
       throw error;
@@ -462,16 +685,18 @@ export class _Refresher {
     // Nobody may be listening (background refresh): never an unhandled rejection.
     strict.catch(() => {});
     lenient.catch(() => {});
-    const attempt = { strict, lenient, box };
+    const attempt = { strict, lenient, box, reason };
     this.#attempt = attempt;
     // While a background attempt runs in the advisory window, stay on the
     // fast path. The flag of `timerFreshness` is only cleared (not re-armed,
     // which costs a timer in the caller's call): get() then reads the clock
     // until the attempt ends and re-arms it, or a pending timer fires.
-    const now = this.#clock.monotonic();
+    const now = this.#read();
     this.#freshUntil = this.#usable(now) && now < this.#mandatoryAt
       ? this.#mandatoryAt
       : -Infinity;
+    this.#freshUntilMono = this.#m0 + (this.#freshUntil - this.#e0);
+    this.#freshUntilWall = this.#w0 + (this.#freshUntil - this.#e0);
     this.#fresh = false;
     return attempt;
   }
@@ -479,6 +704,7 @@ export class _Refresher {
   async #run(
     box: _Attempt["box"],
     deferred: boolean,
+    reason: RefreshReason,
   ): Promise<_CredentialSnapshot> {
     let timeout: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -521,10 +747,11 @@ export class _Refresher {
         if (this.#closed) throw this.#closedError();
         throw this.#fail(
           controller.signal.aborted ? controller.signal.reason : error,
+          reason,
         );
       }
       if (this.#closed) throw this.#closedError();
-      return this.#accept(result);
+      return this.#accept(result, reason);
     } finally {
       clearTimeout(timeout);
       this.#attempt = undefined;
@@ -533,8 +760,14 @@ export class _Refresher {
     }
   }
 
-  #accept(result: _FetchResult): _CredentialSnapshot {
-    const now = this.#clock.monotonic();
+  #accept(result: _FetchResult, reason: RefreshReason): _CredentialSnapshot {
+    // A new time base at the fetch: the wall clock's lead (a past jump) is
+    // spent, deadlines count from here on both clocks.
+    this.#read();
+    if (this.#clockError === undefined) {
+      this.#rebase(this.#lastE, this.#lastM, this.#lastW);
+    }
+    const now = this.#lastE;
     const c = result.credentials;
     const expiration = c?.expiration;
     if (
@@ -547,12 +780,10 @@ export class _Refresher {
           "Cannot refresh credentials as the reply lacks an access key id, secret access key or valid expiration: check the credential source",
           { code: "InvalidCredentials" },
         ),
+        reason,
       );
     }
-    const base = result.serverDate !== undefined &&
-        !Number.isNaN(result.serverDate.getTime())
-      ? result.serverDate.getTime()
-      : this.#clock.now();
+    const base = this.#serverNow(result);
     const lifetime = expiration.getTime() - base;
     if (lifetime <= 0) {
       throw this.#fail(
@@ -562,6 +793,7 @@ export class _Refresher {
           } s before the reply's time ${new Date(base).toISOString()}`,
           { code: "ExpiredOnArrival" },
         ),
+        reason,
       );
     }
     let advisory = this.#advisoryMs;
@@ -605,18 +837,72 @@ export class _Refresher {
     };
     this.#current = snapshot;
     this.#currentPromise = Promise.resolve(snapshot);
+    this.#issued.delete(snapshot.accessKeyId);
+    this.#issued.add(snapshot.accessKeyId);
+    if (this.#issued.size > _ISSUED_KEYS_KEPT) {
+      this.#issued.delete(this.#issued.values().next().value as string);
+    }
     this.#invalidated = false;
+    this.#jumped = false;
     this.#failure = undefined;
     this.#failures = 0;
     this.#retryAt = -Infinity;
     this.#backgroundRetryAt = -Infinity;
-    this.#emit({ type: "refresh", credentials: snapshot });
+    this.#emit({ type: "refresh", credentials: snapshot, reason });
     return snapshot;
   }
 
+  /**
+   * The server's time of a reply: its `Date` (rule 7), else the local wall
+   * clock; a `warning` when a `Date` header was expected but is absent,
+   * unparseable or more than a day off (once per kind of problem in a row).
+   */
+  #serverNow(result: _FetchResult): number {
+    const local = this.#lastW;
+    let problem: string | undefined;
+    let date = result.serverDate;
+    if (result.dateHeader !== undefined) {
+      if (result.dateHeader === null) {
+        problem = "DateHeaderMissing";
+        date = undefined;
+      } else {
+        date = new Date(result.dateHeader);
+        if (Number.isNaN(date.getTime())) problem = "DateHeaderInvalid";
+      }
+    }
+    let server = date !== undefined && !Number.isNaN(date.getTime())
+      ? date.getTime()
+      : local;
+    if (Math.abs(server - local) > _MAX_DATE_SKEW_MS) {
+      problem = "DateHeaderIgnored";
+      server = local;
+    }
+    if (problem !== undefined && problem !== this.#warnedDate) {
+      const what = problem === "DateHeaderMissing"
+        ? "has no Date header"
+        : problem === "DateHeaderInvalid"
+        ? `has a Date header that is not a date: ${
+          _describeValue(String(result.dateHeader).slice(0, 64))
+        }`
+        : `has a Date (${
+          new Date(date?.getTime() ?? NaN).toISOString()
+        }) more than a day from the local clock (${
+          new Date(local).toISOString()
+        })`;
+      this.#emit({
+        type: "warning",
+        code: problem,
+        message:
+          `The credential reply ${what}: the credential lifetime is measured from the local clock; check the endpoint and the machine's clock`,
+      });
+    }
+    this.#warnedDate = problem;
+    return server;
+  }
+
   /** Records a failure, sets the backoff and returns the error callers get. */
-  #fail(cause: unknown): BRSError {
-    const now = this.#clock.monotonic();
+  #fail(cause: unknown, reason: RefreshReason): BRSError {
+    const now = this.#read();
     const nonRecoverable = this.#isNonRecoverable(cause);
     let delay: number;
     if (this.#usable(now) && now < this.#mandatoryAt) {
@@ -641,7 +927,7 @@ export class _Refresher {
       now +
         Math.min(_MIN_BACKOFF_MS * 2 ** (this.#failures - 1), _MAX_BACKOFF_MS),
     );
-    const retryAt = new Date(this.#clock.now() + delay);
+    const retryAt = new Date(this.#lastW + delay);
     let error: BRSError;
     if (
       cause instanceof BRSValidationError ||
@@ -673,12 +959,12 @@ export class _Refresher {
       );
     }
     this.#failure = error;
-    this.#emit({ type: "refresh-error", error, retryAt });
+    this.#emit({ type: "refresh-error", error, retryAt, reason });
     return error;
   }
 
   #recomputeFreshUntil(): void {
-    const now = this.#clock.monotonic();
+    const now = this.#read();
     if (this.#closed || !this.#usable(now)) {
       this.#setFreshUntil(-Infinity);
       return;
@@ -697,11 +983,14 @@ export class _Refresher {
   #tick(): void {
     this.#timer = undefined;
     if (this.#closed || this.#attempt !== undefined) return;
-    const now = this.#clock.monotonic();
+    const now = this.#read();
     const due = !this.#usable(now) || now >= this.#advisoryAt ||
       now >= this.#unusableAt;
-    if (due && now >= this.#retryAt && now >= this.#backgroundRetryAt) {
-      this.#start();
+    if (
+      this.#clockError === undefined && due && now >= this.#retryAt &&
+      now >= this.#backgroundRetryAt
+    ) {
+      this.#start(this.#reason(now));
       return;
     }
     this.#schedule();
@@ -712,11 +1001,17 @@ export class _Refresher {
       return;
     }
     this.#clearTimer();
-    const now = this.#clock.monotonic();
+    const now = this.#read();
     const at = this.#usable(now)
       ? Math.max(Math.min(this.#advisoryAt, this.#unusableAt), this.#retryAt)
       : Math.max(this.#retryAt, this.#backgroundRetryAt);
-    const delay = Math.min(Math.max(at - now, 0), _MAX_TIMER_MS);
+    // Never sleep past a wake check: after a suspend the timer is late, the
+    // wall clock is not.
+    const delay = Math.min(
+      Math.max(at - now, 0),
+      this.#wakeCheckMs,
+      _MAX_TIMER_MS,
+    );
     const timer = setTimeout(() => this.#tick(), delay);
     Deno.unrefTimer(timer);
     this.#timer = timer;

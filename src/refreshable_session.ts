@@ -26,11 +26,17 @@ import {
   type _RefresherEvent,
 } from "./_refresher.ts";
 import { ClientCache } from "./client_cache.ts";
+import {
+  _applySelfHealing,
+  type _Healer,
+  _registerHealer,
+} from "./_self_healing.ts";
 import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
   Clock,
   Identity,
+  RefreshReason,
   TemporaryCredentials,
 } from "./types.ts";
 
@@ -174,6 +180,7 @@ export interface RefreshableSessionOptions {
  * });
  * await session.refreshableCredentials();
  * assertEquals(details[0]?.accessKeyIdPrefix, "ASIAEXAM");
+ * assertEquals(details[0]?.reason, "Initial");
  * ```
  */
 export interface RefreshEventDetail {
@@ -181,6 +188,8 @@ export interface RefreshEventDetail {
   expiryTime: string;
   /** The first 8 characters of the new access key id. */
   accessKeyIdPrefix: string;
+  /** Why the refresh ran, e.g. `"Advisory"`, `"Invalidated"` or `"ClockJump"`. */
+  reason: RefreshReason;
 }
 
 /**
@@ -208,11 +217,17 @@ export interface RefreshErrorEventDetail {
   error: BRSError;
   /** When the next attempt may run. */
   retryAt: Date | undefined;
+  /** Why the failed attempt ran. */
+  reason: RefreshReason;
 }
 
 /**
  * Detail of a session's `warning` event, e.g. `WindowsScaled` when the
- * refresh windows do not fit the credential lifetime.
+ * refresh windows do not fit the credential lifetime, `ClockJump` when a
+ * refresh runs because the wall clock moved ahead of the monotonic clock
+ * (a suspend), or `DateHeaderMissing` / `DateHeaderInvalid` /
+ * `DateHeaderIgnored` when an STS reply's `Date` cannot be used (the
+ * lifetime is then measured from the local clock).
  *
  * @example Usage
  * ```ts
@@ -229,6 +244,8 @@ export interface WarningEventDetail {
   code: string;
   /** What happened and what to do. */
   message: string;
+  /** For a warning about a refresh (code `"ClockJump"`): why it runs. */
+  reason?: RefreshReason;
 }
 
 /**
@@ -418,9 +435,10 @@ function _destroy(value: unknown): void {
 }
 
 /**
- * The base class of every session: refreshing credentials (see the
- * module's README and DESIGN section 4 for the rules), a cache of AWS SDK
- * clients that always sign with fresh credentials, `whoami`, events and
+ * The base class of every session: refreshing credentials (the rules, the
+ * two clocks and self-healing are in guide/refresh.md), a cache of AWS SDK
+ * clients that always sign with fresh credentials and heal themselves after
+ * an ExpiredToken reply, `whoami`, events and
  * disposal. Subclasses say how to fetch credentials:
  * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
  * (your function).
@@ -498,6 +516,8 @@ export abstract class RefreshableSession extends EventTarget
   /** Resource keys per wrapper and client key. */
   #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
+  /** Self-healing of the clients the session builds. */
+  readonly #healer: _Healer;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -541,6 +561,11 @@ export abstract class RefreshableSession extends EventTarget
       onEvent: (event) => this.#dispatch(event),
     });
     this.#refresher = refresher;
+    this.#healer = {
+      owns: (accessKeyId) => refresher.issued(accessKeyId),
+      invalidate: (accessKeyId) => refresher.invalidate(accessKeyId),
+    };
+    _registerHealer(this, this.#healer);
     const provider = (): Promise<_CredentialSnapshot> => refresher.get();
     this.credentialProvider = Object.assign(provider, {
       memoized: true as const,
@@ -602,10 +627,18 @@ export abstract class RefreshableSession extends EventTarget
       detail = {
         expiryTime: event.credentials.expiration.toISOString(),
         accessKeyIdPrefix: event.credentials.accessKeyId.slice(0, 8),
+        reason: event.reason,
       };
     } else if (event.type === "refresh-error") {
-      detail = { error: event.error, retryAt: event.retryAt };
-    } else detail = { code: event.code, message: event.message };
+      detail = {
+        error: event.error,
+        retryAt: event.retryAt,
+        reason: event.reason,
+      };
+    } else {
+      detail = { code: event.code, message: event.message };
+      if (event.reason !== undefined) detail.reason = event.reason;
+    }
     this.dispatchEvent(new CustomEvent(event.type, { detail }));
   }
 
@@ -812,7 +845,11 @@ export abstract class RefreshableSession extends EventTarget
    * `credentialProvider` (so it always signs with fresh credentials), unless
    * `config` overrides them. The same class with an equivalent config gives
    * the same instance (key order, `undefined` values, and naming the
-   * session's own region, profile or `credentialProvider` do not matter). `options` change the session's client cache from now
+   * session's own region, profile or `credentialProvider` do not matter).
+   * The client heals itself: on `ExpiredToken` for a request signed with one
+   * of the session's keys it invalidates that key and retries the request
+   * once with fresh credentials (see {@linkcode getSelfHealingPlugin}).
+   * `options` change the session's client cache from now
    * on. With `maxSize: 0` nothing is cached and the caller owns (and should
    * `destroy()`) the client.
    *
@@ -874,7 +911,11 @@ export abstract class RefreshableSession extends EventTarget
     if (hit !== undefined) return hit as C;
     return clients.getOrCreate(
       key,
-      () => new ClientClass(this.#clientConfig(config) as never),
+      () =>
+        _applySelfHealing(
+          new ClientClass(this.#clientConfig(config) as never),
+          this.#healer,
+        ),
     ) as C;
   }
 
@@ -965,7 +1006,10 @@ export abstract class RefreshableSession extends EventTarget
       keys.set(clientKey, key);
     }
     return this.#resources.getOrCreate(key, () => {
-      const client = new ClientClass(this.#clientConfig(config) as never);
+      const client = _applySelfHealing(
+        new ClientClass(this.#clientConfig(config) as never),
+        this.#healer,
+      );
       return {
         resource: Wrapper.from(client),
         client,
@@ -1000,8 +1044,9 @@ export abstract class RefreshableSession extends EventTarget
    */
   async getIdentity(): Promise<Identity> {
     this.#checkOpen("get the identity");
-    this.#identityClient ??= new STSClient(
-      this.#clientConfig(this._identityClientConfig()),
+    this.#identityClient ??= _applySelfHealing(
+      new STSClient(this.#clientConfig(this._identityClientConfig())),
+      this.#healer,
     );
     const reply = await this.#identityClient.send(
       new GetCallerIdentityCommand({}),

@@ -16,7 +16,11 @@ import {
   _validateAssumeRoleConfig,
 } from "./_assume_role_config.ts";
 import { _redactSecrets } from "./_redact.ts";
-import { _errorCode, type _FetchResult } from "./_refresher.ts";
+import {
+  _errorCode,
+  type _FetchResult,
+  _MAX_DATE_SKEW_MS,
+} from "./_refresher.ts";
 import { BRSRefreshError } from "./errors.ts";
 import {
   createMfaTokenSource,
@@ -96,13 +100,19 @@ function _isMfaRejection(error: unknown): boolean {
     /MultiFactorAuthentication/i.test(message);
 }
 
-function _headerDate(response: unknown): Date | undefined {
+/** The raw `Date` header of a reply, `null` when absent. */
+function _rawHeaderDate(response: unknown): string | null {
   const headers =
     (response as { headers?: Record<string, unknown> } | undefined)
       ?.headers;
-  if (headers === undefined || headers === null) return undefined;
+  if (headers === undefined || headers === null) return null;
   const raw = headers["date"] ?? headers["Date"];
-  if (typeof raw !== "string") return undefined;
+  return typeof raw === "string" ? raw : null;
+}
+
+/** A header's date, if it parses. */
+function _parseDate(raw: string | null): Date | undefined {
+  if (raw === null) return undefined;
   const date = new Date(raw);
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
@@ -241,11 +251,11 @@ export class STSRefreshableSession extends RefreshableSession {
     const command = new AssumeRoleCommand(
       input as unknown as AssumeRoleCommandInput,
     );
-    let serverDate: Date | undefined;
+    let dateHeader: string | null = null;
     command.middlewareStack.add(
       (next) => async (args) => {
         const out = await next(args);
-        serverDate = _headerDate(out.response);
+        dateHeader = _rawHeaderDate(out.response);
         return out;
       },
       { step: "deserialize", name: "brsCaptureDateHeader", priority: "low" },
@@ -263,7 +273,13 @@ export class STSRefreshableSession extends RefreshableSession {
     }
     // STS never grants more than was asked: an Expiration far beyond it
     // (a broken or hostile endpoint) would stop refreshes, so it is capped.
-    const base = serverDate?.getTime() ?? Date.now();
+    // The engine checks the header (absent, unparseable, a day off: local
+    // time and a warning); here it only bounds the Expiration.
+    const local = Date.now();
+    const serverTime = _parseDate(dateHeader)?.getTime() ?? local;
+    const base = Math.abs(serverTime - local) > _MAX_DATE_SKEW_MS
+      ? local
+      : serverTime;
     const requested = (this.assumeRole.DurationSeconds ?? 3600) * 1000;
     let expiration = c.Expiration;
     if (expiration.getTime() > base + requested + _EXPIRATION_SLACK_MS) {
@@ -282,7 +298,7 @@ export class STSRefreshableSession extends RefreshableSession {
         sessionToken: c.SessionToken,
         expiration,
       },
-      ...(serverDate === undefined ? {} : { serverDate }),
+      dateHeader,
     };
   }
 

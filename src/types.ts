@@ -117,7 +117,15 @@ export interface Identity {
 /**
  * A clock, injectable for tests. `now()` is wall-clock time in milliseconds
  * since the epoch (like `Date.now()`); `monotonic()` is a monotonic time in
- * milliseconds (like `performance.now()`) that deadlines are kept on.
+ * milliseconds (like `performance.now()`). Every deadline holds on both and
+ * the earlier wins: a wall clock moved forward (or a suspend: `now()` moves,
+ * `monotonic()` does not) brings deadlines closer, a wall clock set back
+ * changes nothing.
+ *
+ * A clock that throws or returns a non-finite number or a non-number makes
+ * the session's calls reject with a `BRSValidationError` (code
+ * `InvalidClock`); a `monotonic()` that goes back by more than 1 s makes the
+ * session distrust its credentials and refresh once (reason `ClockJump`).
  *
  * @example Usage
  * ```ts
@@ -151,3 +159,37 @@ export interface CacheOptions {
   /** The most entries kept; `undefined` is unbounded, `0` turns caching off. @default {undefined} */
   maxSize?: number;
 }
+
+/**
+ * Why a refresh ran, as given in the `reason` of `refresh`, `refresh-error`
+ * and some `warning` events:
+ *
+ * - `"Initial"`: the first fetch of the session;
+ * - `"Advisory"`: inside the advisory window (callers kept the current credentials);
+ * - `"Mandatory"`: inside the mandatory window (callers waited);
+ * - `"Expired"`: the credentials had expired (less than the safety margin left);
+ * - `"Invalidated"`: `invalidate(accessKeyId)` was called, e.g. by a
+ *   self-healing client that got ExpiredToken;
+ * - `"ClockJump"`: a deadline was reached only because the wall clock moved
+ *   ahead of the monotonic clock (the machine slept, or the clock was set
+ *   forward), or the monotonic clock went back;
+ * - `"Forced"`: `refresh({ force: true })`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RefreshReason } from "@brs/session";
+ *
+ * function unusual(reason: RefreshReason): boolean {
+ *   return reason === "Invalidated" || reason === "ClockJump";
+ * }
+ * unusual("Advisory");
+ * ```
+ */
+export type RefreshReason =
+  | "Initial"
+  | "Advisory"
+  | "Mandatory"
+  | "Expired"
+  | "Invalidated"
+  | "ClockJump"
+  | "Forced";

@@ -282,6 +282,37 @@ export interface LocalSts extends AsyncDisposable {
    * @throws {TypeError} If `accessKeyId` was not issued by this endpoint.
    */
   expire(accessKeyId?: string): void;
+  /**
+   * Revokes an issued temporary key (or, without an argument, every one
+   * issued so far) before it expires, as revoking a role's active sessions
+   * in IAM does: requests signed with it get 403 `ExpiredToken` ("The
+   * security token included in the request is expired") while the session
+   * still thinks it fresh. Use it to test self-healing clients.
+   *
+   * @param accessKeyId The `ASIA...` key to revoke; all issued keys when left out.
+   * @throws {TypeError} If `accessKeyId` was not issued by this endpoint.
+   *
+   * @example Usage
+   * ```ts
+   * import { STSRefreshableSession } from "@brs/session";
+   * import { startLocalSts } from "@brs/session/testing";
+   * import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using sts = await startLocalSts();
+   * await using session = new STSRefreshableSession({
+   *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   region: "us-east-1",
+   * });
+   * const client = session.client(STSClient, { endpoint: sts.url });
+   * await client.send(new GetCallerIdentityCommand({}));
+   * sts.revoke((await session.refreshableCredentials()).accessKey);
+   * await client.send(new GetCallerIdentityCommand({})); // heals: one refresh, one retry
+   * assertEquals(sts.calls.AssumeRole, 2);
+   * ```
+   */
+  revoke(accessKeyId?: string): void;
   /** Stops the endpoint, ends open connections and pending replies. Idempotent. */
   close(): Promise<void>;
 }
@@ -531,6 +562,15 @@ class LocalStsServer implements LocalSts {
   }
 
   expire(accessKeyId?: string): void {
+    this.#markExpired("expire", accessKeyId);
+  }
+
+  revoke(accessKeyId?: string): void {
+    this.#markExpired("revoke", accessKeyId);
+  }
+
+  /** Makes one issued key, or every one, answer `ExpiredToken`. */
+  #markExpired(verb: string, accessKeyId: string | undefined): void {
     if (accessKeyId === undefined) {
       for (const key of this.#issued.values()) key.expired = true;
       return;
@@ -538,7 +578,7 @@ class LocalStsServer implements LocalSts {
     const key = this.#issued.get(accessKeyId);
     if (!key) {
       throw new TypeError(
-        `Cannot expire access key as it was not issued by this local STS: got '${accessKeyId}'`,
+        `Cannot ${verb} access key as it was not issued by this local STS: got '${accessKeyId}'`,
       );
     }
     key.expired = true;
