@@ -241,6 +241,25 @@ export function _mergeConfig(
 }
 
 /**
+ * Builds a client as `new ClientClass(config)`, or `new ClientClass()` when
+ * `config` is `undefined` (the typed `client()` and `resource()` check the
+ * config against the class's constructor before they get here).
+ *
+ * @param ClientClass The client class.
+ * @param config The config given to its constructor.
+ * @returns The new client.
+ */
+export function _newClient<K extends new (...args: never) => object>(
+  ClientClass: K,
+  config?: object,
+): InstanceType<K> {
+  const Class = ClientClass as unknown as new (
+    ...args: unknown[]
+  ) => InstanceType<K>;
+  return config === undefined ? new Class() : new Class(config);
+}
+
+/**
  * The contents of a value-keyed part of a config (a plain object or an
  * array) when its key was computed: own enumerable string keys in order,
  * their values, and the same for nested value-keyed parts. A config whose

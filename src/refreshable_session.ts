@@ -12,7 +12,12 @@ import {
   _getAvailablePartitions,
   _getAvailableRegions,
 } from "./_aws_metadata.ts";
-import { _CacheKeyMemo, _identityId, _mergeConfig } from "./_cache_key.ts";
+import {
+  _CacheKeyMemo,
+  _identityId,
+  _mergeConfig,
+  _newClient,
+} from "./_cache_key.ts";
 import { _redactSecrets } from "./_redact.ts";
 import {
   _applyCacheOptions,
@@ -29,8 +34,11 @@ import { ClientCache } from "./client_cache.ts";
 import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
+  ClientClass,
+  ClientConfig,
   Clock,
   Identity,
+  ResourceWrapper,
   TemporaryCredentials,
 } from "./types.ts";
 
@@ -816,9 +824,11 @@ export abstract class RefreshableSession extends EventTarget
    * on. With `maxSize: 0` nothing is cached and the caller owns (and should
    * `destroy()`) the client.
    *
-   * @typeParam C The client type.
+   * @typeParam K The client class; the config is typed by its constructor
+   * (a misspelt or mistyped option is a compile error) and the client is an
+   * instance of it.
    * @param ClientClass The client class, e.g. `S3Client`.
-   * @param config The client config.
+   * @param config The client config, e.g. `{ region: "eu-west-1" }`.
    * @param options Eviction policy and size of the session's client cache.
    * @returns The client.
    * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
@@ -844,11 +854,11 @@ export abstract class RefreshableSession extends EventTarget
    * assertStrictEquals(a, b);
    * ```
    */
-  client<C>(
-    ClientClass: new (config: never) => C,
-    config?: object,
+  client<K extends ClientClass>(
+    ClientClass: K,
+    config?: ClientConfig<K>,
     options?: CacheOptions,
-  ): C {
+  ): InstanceType<K> {
     this.#checkOpen("get a client");
     if (typeof ClientClass !== "function") {
       throw new BRSValidationError(
@@ -871,11 +881,11 @@ export abstract class RefreshableSession extends EventTarget
     // so naming one of them explicitly gives the same key.
     const key = this.#keys.key(ClientClass, this.#withoutDefaults(config));
     const hit = clients.get(key);
-    if (hit !== undefined) return hit as C;
+    if (hit !== undefined) return hit as InstanceType<K>;
     return clients.getOrCreate(
       key,
-      () => new ClientClass(this.#clientConfig(config) as never),
-    ) as C;
+      () => _newClient(ClientClass, this.#clientConfig(config)),
+    ) as InstanceType<K>;
   }
 
   /**
@@ -886,10 +896,10 @@ export abstract class RefreshableSession extends EventTarget
    * destroyed when the resource leaves the cache.
    *
    * @typeParam R The wrapper type.
-   * @typeParam C The client type.
+   * @typeParam K The client class; the config is typed by its constructor.
    * @param Wrapper Has a static `from(client)`.
    * @param ClientClass The client class.
-   * @param config The client config.
+   * @param config The client config, e.g. `{ region: "eu-west-1" }`.
    * @param options Eviction policy and size of the session's resource cache.
    * @returns The wrapper.
    * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
@@ -914,10 +924,10 @@ export abstract class RefreshableSession extends EventTarget
    * assertStrictEquals(session.resource(DynamoDBDocumentClient, DynamoDBClient), documents);
    * ```
    */
-  resource<R, C>(
-    Wrapper: { from(client: C, ...rest: never[]): R },
-    ClientClass: new (config: never) => C,
-    config?: object,
+  resource<R, K extends ClientClass>(
+    Wrapper: ResourceWrapper<R, InstanceType<K>>,
+    ClientClass: K,
+    config?: ClientConfig<K>,
     options?: CacheOptions,
   ): R {
     this.#checkOpen("get a resource");
@@ -965,7 +975,7 @@ export abstract class RefreshableSession extends EventTarget
       keys.set(clientKey, key);
     }
     return this.#resources.getOrCreate(key, () => {
-      const client = new ClientClass(this.#clientConfig(config) as never);
+      const client = _newClient(ClientClass, this.#clientConfig(config));
       return {
         resource: Wrapper.from(client),
         client,
