@@ -502,7 +502,7 @@ export abstract class RefreshableSession extends EventTarget
   #temporaryFor: _CredentialSnapshot | undefined;
   #temporary: TemporaryCredentials | undefined;
   /** Cache keys of configs seen by `client()` and `resource()`. */
-  readonly #keys = new _CacheKeyMemo();
+  readonly #keys: _CacheKeyMemo;
   /** Resource keys per wrapper and client key. */
   #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
@@ -553,6 +553,13 @@ export abstract class RefreshableSession extends EventTarget
     this.credentialProvider = Object.assign(provider, {
       memoized: true as const,
     }) as unknown as RefreshableSession["credentialProvider"];
+    // Naming the session's own region, profile or provider in a config gives
+    // the key of not naming it: the client is built with them either way.
+    this.#keys = new _CacheKeyMemo({
+      region: this.#region,
+      profile: this.#profile,
+      credentials: this.credentialProvider,
+    });
   }
 
   /**
@@ -791,31 +798,6 @@ export abstract class RefreshableSession extends EventTarget
   }
 
   /**
-   * `config` without the keys that only repeat the session's defaults
-   * (`region`, `profile`, `credentials`), for the cache key; `config` itself
-   * when it names none of them (no copy on the hot path).
-   */
-  #withoutDefaults(config?: object): object | undefined {
-    if (
-      config === null || typeof config !== "object" ||
-      !("region" in config || "profile" in config || "credentials" in config)
-    ) return config;
-    const c = config as Record<string, unknown>;
-    const defaults: [string, unknown][] = [
-      ["region", this.#region],
-      ["profile", this.#profile],
-      ["credentials", this.credentialProvider],
-    ];
-    const repeated = defaults.filter(([name, value]) =>
-      Object.hasOwn(c, name) && c[name] === value && value !== undefined
-    );
-    if (repeated.length === 0) return config;
-    const copy: Record<string, unknown> = { ...c };
-    for (const [name] of repeated) delete copy[name];
-    return copy;
-  }
-
-  /**
    * A cached AWS SDK v3 client built with the session's region, profile and
    * `credentialProvider` (so it always signs with fresh credentials), unless
    * `config` overrides them. The same class with an equivalent config gives
@@ -878,8 +860,8 @@ export abstract class RefreshableSession extends EventTarget
     }
     // The key of the caller's config alone: the session's defaults (region,
     // profile, credentialProvider) are the same for every client it builds,
-    // so naming one of them explicitly gives the same key.
-    const key = this.#keys.key(ClientClass, this.#withoutDefaults(config));
+    // so naming one of them explicitly gives the same key (see #keys).
+    const key = this.#keys.key(ClientClass, config);
     const hit = clients.get(key);
     if (hit !== undefined) return hit as InstanceType<K>;
     return clients.getOrCreate(
@@ -956,10 +938,7 @@ export abstract class RefreshableSession extends EventTarget
       options,
       "Cannot get a resource",
     );
-    const clientKey = this.#keys.key(
-      ClientClass,
-      this.#withoutDefaults(config),
-    );
+    const clientKey = this.#keys.key(ClientClass, config);
     let keys = this.#resourceKeys.get(Wrapper);
     if (keys === undefined) {
       keys = new Map();
