@@ -20,7 +20,7 @@ export {
   resource,
   setDefaultSession,
 } from "./src/default_session.ts";
-export type { ResourceWrapper, SessionLike } from "./src/default_session.ts";
+export type { SessionLike } from "./src/default_session.ts";
 export { RefreshableSession } from "./src/refreshable_session.ts";
 export type {
   AwsCredentialIdentity,

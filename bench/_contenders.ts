@@ -34,6 +34,25 @@ export const REGION = "us-east-1";
 /** Lifetime asked of STS by every contender (STS's default). */
 export const DURATION_SECONDS = 3600;
 
+/**
+ * A session for the client-cache micro-benchmarks: it never fetches
+ * credentials (no request is sent), so only `client()` is measured.
+ *
+ * @param endpoint An STS endpoint nothing listens on.
+ * @returns A session in `REGION`.
+ */
+export function idleSession(endpoint: string): STSRefreshableSession {
+  return new STSRefreshableSession({
+    assumeRole: { RoleArn: ROLE_ARN },
+    stsClientConfig: {
+      endpoint,
+      region: REGION,
+      credentials: { accessKeyId: "AKIABENCHNOTUSED000", secretAccessKey: "x" },
+    },
+    region: REGION,
+  });
+}
+
 /** The credential shape all contenders return (the AWS SDK's identity). */
 export interface Creds {
   /** Access key id. */

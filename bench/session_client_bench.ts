@@ -9,19 +9,10 @@
  */
 
 import { STSClient } from "@aws-sdk/client-sts";
-import { STSRefreshableSession } from "../src/sts_session.ts";
-import { REGION, ROLE_ARN } from "./_contenders.ts";
+import { idleSession, REGION } from "./_contenders.ts";
 
 const endpoint = "http://127.0.0.1:9";
-const session = new STSRefreshableSession({
-  assumeRole: { RoleArn: ROLE_ARN },
-  stsClientConfig: {
-    endpoint,
-    region: REGION,
-    credentials: { accessKeyId: "AKIABENCHNOTUSED000", secretAccessKey: "x" },
-  },
-  region: REGION,
-});
+const session = idleSession(endpoint);
 const config = { endpoint, maxAttempts: 2 };
 session.client(STSClient, config);
 globalThis.addEventListener("unload", () => {

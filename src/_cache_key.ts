@@ -241,6 +241,25 @@ export function _mergeConfig(
 }
 
 /**
+ * Builds a client as `new ClientClass(config)`, or `new ClientClass()` when
+ * `config` is `undefined` (the typed `client()` and `resource()` check the
+ * config against the class's constructor before they get here).
+ *
+ * @param ClientClass The client class.
+ * @param config The config given to its constructor.
+ * @returns The new client.
+ */
+export function _newClient<K extends new (...args: never) => object>(
+  ClientClass: K,
+  config?: object,
+): InstanceType<K> {
+  const Class = ClientClass as unknown as new (
+    ...args: unknown[]
+  ) => InstanceType<K>;
+  return config === undefined ? new Class() : new Class(config);
+}
+
+/**
  * The contents of a value-keyed part of a config (a plain object or an
  * array) when its key was computed: own enumerable string keys in order,
  * their values, and the same for nested value-keyed parts. A config whose
@@ -359,18 +378,43 @@ interface _MemoEntry {
 /** How many recent configs a memo compares a new config object with. */
 const _RECENT_SIZE = 8;
 
+/** How many flat configs a memo keeps per class for new objects to match. */
+const _FLAT_SIZE = 16;
+
+/**
+ * A flat config seen before: its properties (in enumeration order, without
+ * `undefined` values) and its key. (A property that repeats a default is
+ * compared like any other; it only leaves the key.)
+ */
+interface _FlatEntry {
+  readonly names: readonly string[];
+  readonly values: readonly unknown[];
+  readonly key: string;
+}
+
+/** Whether `value` may sit in a flat config (it is not compared by contents). */
+function _isFlatValue(value: unknown): boolean {
+  return typeof value !== "object" || value === null || !_isValueKeyed(value);
+}
+
 /**
  * A memo in front of {@linkcode _cacheKey} for a hot path (a session's
- * `client()`): gives exactly the key `_cacheKey(ClientClass, config)` would,
- * but without computing it again when
+ * `client()`): gives exactly the key `_cacheKey(ClientClass, config)` would
+ * (of `config` without the properties that repeat a default, see the
+ * constructor), but without computing it again when
  *
+ * - the config is a flat object literal (prototype `Object.prototype`, no
+ *   value that is itself a plain object or an array), new or not, whose
+ *   properties match one of the last few flat configs of that class in
+ *   order and value (by identity): a walk over its properties with no
+ *   allocation, the last match tried first. This is the common
+ *   `session.client(S3Client, { region: "eu-west-1" })` in a request handler;
  * - the same config object comes back with the same contents (an identity
  *   memo in a `WeakMap`, checked against a snapshot of the contents, nested
  *   plain objects and arrays included, so a config mutated after a call gets
  *   the key of its new contents), or
  * - a new object comes with the same contents as one of the last few configs
- *   (e.g. a literal written at the call site), same order of keys and the
- *   same values (by identity).
+ *   (same order of keys and the same values, by identity).
  *
  * It holds the configs' values (secrets included, as the clients do) only
  * until {@linkcode _CacheKeyMemo.prototype.clear} or while the config object
@@ -383,9 +427,30 @@ export class _CacheKeyMemo {
   /** The config object of the last call and its entry: a loop reusing one config skips the `WeakMap`. */
   #lastConfig: object | undefined;
   #lastEntry: _MemoEntry | undefined;
+  /** Recent flat configs per class, the last match first. */
+  #flat = new Map<_AnyClass, _FlatEntry[]>();
+  /** Properties whose value, when it equals the default here, does not count. */
+  readonly #defaults: ReadonlyMap<string, unknown>;
 
   /**
-   * The key of `ClientClass` with `config`, as {@linkcode _cacheKey} gives it.
+   * Creates an empty memo.
+   *
+   * @param defaults Properties that the caller adds to every config anyway
+   * (a session's `region`, `profile` and `credentials`): a config property
+   * with the same name and the same value (not `undefined`) does not count
+   * in the key, so naming the default gives the key of not naming it.
+   */
+  constructor(defaults: Readonly<Record<string, unknown>> = {}) {
+    const map = new Map<string, unknown>();
+    for (const [name, value] of Object.entries(defaults)) {
+      if (value !== undefined) map.set(name, value);
+    }
+    this.#defaults = map;
+  }
+
+  /**
+   * The key of `ClientClass` with `config`, as {@linkcode _cacheKey} gives it
+   * for `config` without the properties that repeat a default.
    *
    * @param ClientClass The client class (by identity).
    * @param config The config given to its constructor.
@@ -401,10 +466,79 @@ export class _CacheKeyMemo {
       last.ClientClass === ClientClass &&
       (last.snapshot === undefined || _matches(last.snapshot, config))
     ) return last.key;
+    const flat = Object.getPrototypeOf(config) === Object.prototype
+      ? this.#flatKey(ClientClass, config as Record<string, unknown>)
+      : undefined;
+    if (flat !== undefined) return flat;
     const entry = this.#lookUp(ClientClass, config);
     this.#lastConfig = config;
     this.#lastEntry = entry;
     return entry.key;
+  }
+
+  /**
+   * The key of a flat config from the recent flat configs of `ClientClass`
+   * (recording it on a miss); `undefined` if `config` is not flat.
+   */
+  #flatKey(
+    ClientClass: _AnyClass,
+    config: Record<string, unknown>,
+  ): string | undefined {
+    let entries = this.#flat.get(ClientClass);
+    if (entries !== undefined) {
+      search: for (let e = 0; e < entries.length; e++) {
+        const entry = entries[e] as _FlatEntry;
+        const { names, values } = entry;
+        let i = 0;
+        for (const name in config) {
+          const value = config[name];
+          if (value === undefined) continue;
+          if (name !== names[i] || value !== values[i]) {
+            if (!_isFlatValue(value)) return undefined;
+            continue search;
+          }
+          i++;
+        }
+        if (i !== names.length) continue;
+        if (e !== 0) {
+          entries[e] = entries[0] as _FlatEntry;
+          entries[0] = entry;
+        }
+        return entry.key;
+      }
+    }
+    const names: string[] = [];
+    const values: unknown[] = [];
+    for (const name in config) {
+      const value = config[name];
+      if (value === undefined) continue;
+      if (!_isFlatValue(value)) return undefined;
+      names.push(name);
+      values.push(value);
+    }
+    const key = this.#lookUp(ClientClass, config).key;
+    if (entries === undefined) {
+      if (this.#flat.size >= 1000) this.#flat.clear();
+      this.#flat.set(ClientClass, entries = []);
+    }
+    if (entries.length >= _FLAT_SIZE) entries.pop();
+    entries.unshift({ names, values, key });
+    return key;
+  }
+
+  /** `config` without the properties that repeat a default; `config` itself when it has none. */
+  #withoutDefaults(config: object): object {
+    const defaults = this.#defaults;
+    if (defaults.size === 0) return config;
+    const record = config as Record<string, unknown>;
+    let copy: Record<string, unknown> | undefined;
+    for (const [name, value] of defaults) {
+      if (Object.hasOwn(record, name) && record[name] === value) {
+        copy ??= { ...record };
+        delete copy[name];
+      }
+    }
+    return copy ?? config;
   }
 
   #lookUp(ClientClass: _AnyClass, config: object): _MemoEntry {
@@ -431,7 +565,7 @@ export class _CacheKeyMemo {
     const entry: _MemoEntry = {
       ClientClass,
       snapshot: _isValueKeyed(config) ? _snapshotOf(config, []) : undefined,
-      key: _cacheKey(ClientClass, config),
+      key: _cacheKey(ClientClass, this.#withoutDefaults(config)),
     };
     if (entries === undefined) this.#byObject.set(config, [entry]);
     else entries.push(entry);
@@ -449,5 +583,6 @@ export class _CacheKeyMemo {
     this.#next = 0;
     this.#lastConfig = undefined;
     this.#lastEntry = undefined;
+    this.#flat = new Map();
   }
 }

@@ -9,10 +9,15 @@
  */
 
 import { _applyCacheOptions, _describeValue } from "./_validate.ts";
-import { _CacheKeyMemo, _identityId } from "./_cache_key.ts";
+import { _CacheKeyMemo, _identityId, _newClient } from "./_cache_key.ts";
 import { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
-import type { CacheOptions } from "./types.ts";
+import type {
+  CacheOptions,
+  ClientClass,
+  ClientConfig,
+  ResourceWrapper,
+} from "./types.ts";
 
 /**
  * What {@linkcode setDefaultSession} accepts: anything with the `client()` and
@@ -21,13 +26,18 @@ import type { CacheOptions } from "./types.ts";
  *
  * @example Usage
  * ```ts
- * import { type SessionLike, setDefaultSession } from "@brs/session";
+ * import { CustomRefreshableSession, type SessionLike, setDefaultSession } from "@brs/session";
  *
- * const session: SessionLike = {
- *   client: (ClientClass) => new ClientClass({} as never),
- *   resource: (Wrapper, ClientClass) => Wrapper.from(new ClientClass({} as never)),
- * };
- * setDefaultSession(session);
+ * await using session = new CustomRefreshableSession({
+ *   provider: () => ({
+ *     accessKey: "ASIAEXAMPLE",
+ *     secretKey: "example-secret",
+ *     token: "example-token",
+ *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+ *   }),
+ * });
+ * const like: SessionLike = session;
+ * setDefaultSession(like);
  * setDefaultSession(undefined);
  * ```
  */
@@ -36,65 +46,35 @@ export interface SessionLike {
    * Returns a cached client of `ClientClass` built with the session's
    * credentials.
    *
-   * @typeParam C The client type.
+   * @typeParam K The client class; the config is typed by its constructor.
    * @param ClientClass The client class.
    * @param config The client config.
    * @param options Settings of the session's client cache.
    * @returns The client.
    */
-  client<C>(
-    ClientClass: new (config: never) => C,
-    config?: object,
+  client<K extends ClientClass>(
+    ClientClass: K,
+    config?: ClientConfig<K>,
     options?: CacheOptions,
-  ): C;
+  ): InstanceType<K>;
   /**
    * Returns a cached `Wrapper.from(client)` for the session's client of
    * `ClientClass`.
    *
    * @typeParam R The wrapper type.
-   * @typeParam C The client type.
+   * @typeParam K The client class; the config is typed by its constructor.
    * @param Wrapper Has `from(client)`.
    * @param ClientClass The client class.
    * @param config The client config.
    * @param options Settings of the session's cache.
    * @returns The wrapper.
    */
-  resource<R, C>(
-    Wrapper: { from(client: C, ...rest: never[]): R },
-    ClientClass: new (config: never) => C,
-    config?: object,
+  resource<R, K extends ClientClass>(
+    Wrapper: ResourceWrapper<R, InstanceType<K>>,
+    ClientClass: K,
+    config?: ClientConfig<K>,
     options?: CacheOptions,
   ): R;
-}
-
-/**
- * Something with a static `from(client)`, e.g. `DynamoDBDocumentClient`: what
- * {@linkcode resource} wraps a client with.
- *
- * @typeParam R The wrapper type.
- * @typeParam C The client type.
- *
- * @example Usage
- * ```ts
- * import type { ResourceWrapper } from "@brs/session";
- * import { STSClient } from "@aws-sdk/client-sts";
- * import { assertEquals } from "@std/assert";
- *
- * const Wrapper: ResourceWrapper<{ region: string }, STSClient> = {
- *   from: () => ({ region: "eu-west-1" }),
- * };
- * assertEquals(Wrapper.from(new STSClient({})).region, "eu-west-1");
- * ```
- */
-export interface ResourceWrapper<R, C> {
-  /**
-   * Wraps a client.
-   *
-   * @param client The client.
-   * @param rest Nothing is passed for these.
-   * @returns The wrapper.
-   */
-  from(client: C, ...rest: never[]): R;
 }
 
 let _defaultSession: SessionLike | undefined;
@@ -129,13 +109,17 @@ function _checkClass(value: unknown, fn: string): void {
  *
  * @example Usage
  * ```ts
- * import { getDefaultSession, type SessionLike, setDefaultSession } from "@brs/session";
+ * import { CustomRefreshableSession, getDefaultSession, setDefaultSession } from "@brs/session";
  * import { assertStrictEquals } from "@std/assert";
  *
- * const session: SessionLike = {
- *   client: (ClientClass) => new ClientClass({} as never),
- *   resource: (Wrapper, ClientClass) => Wrapper.from(new ClientClass({} as never)),
- * };
+ * await using session = new CustomRefreshableSession({
+ *   provider: () => ({
+ *     accessKey: "ASIAEXAMPLE",
+ *     secretKey: "example-secret",
+ *     token: "example-token",
+ *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+ *   }),
+ * });
  * setDefaultSession(session);
  * assertStrictEquals(getDefaultSession(), session);
  * setDefaultSession(undefined);
@@ -187,8 +171,9 @@ export function getDefaultSession(): SessionLike | undefined {
  * `options` change the module-level cache's `evictionPolicy` and `maxSize`
  * (evicting at once); evicted clients are `destroy()`ed.
  *
- * @typeParam C The client type.
- * @typeParam Cfg The config type of the client class.
+ * @typeParam K The client class; the config is typed by its constructor (a
+ * misspelt or mistyped option is a compile error) and the client is an
+ * instance of it.
  * @param ClientClass An AWS SDK v3 client class, e.g. `STSClient`.
  * @param config Its config, e.g. `{ region: "eu-west-1" }`.
  * @param options Settings of the module-level cache.
@@ -210,11 +195,11 @@ export function getDefaultSession(): SessionLike | undefined {
  * a.destroy();
  * ```
  */
-export function client<C, Cfg extends object = object>(
-  ClientClass: new (config: Cfg) => C,
-  config?: Cfg,
+export function client<K extends ClientClass>(
+  ClientClass: K,
+  config?: ClientConfig<K>,
   options?: CacheOptions,
-): C {
+): InstanceType<K> {
   const session = _defaultSession;
   if (session !== undefined) {
     return session.client(ClientClass, config, options);
@@ -223,11 +208,8 @@ export function client<C, Cfg extends object = object>(
   _applyCacheOptions(_clients, options, "Cannot call client()");
   return _clients.getOrCreate(
     _keys.key(ClientClass, config),
-    () =>
-      config === undefined
-        ? new (ClientClass as unknown as new () => C)()
-        : new ClientClass(config),
-  ) as C;
+    () => _newClient(ClientClass, config),
+  ) as InstanceType<K>;
 }
 
 /**
@@ -242,8 +224,7 @@ export function client<C, Cfg extends object = object>(
  * cache.
  *
  * @typeParam R The wrapper type.
- * @typeParam C The client type.
- * @typeParam Cfg The config type of the client class.
+ * @typeParam K The client class; the config is typed by its constructor.
  * @param Wrapper Has a static `from(client)`.
  * @param ClientClass An AWS SDK v3 client class.
  * @param config Its config.
@@ -271,10 +252,10 @@ export function client<C, Cfg extends object = object>(
  * wrapped.sts.destroy();
  * ```
  */
-export function resource<R, C, Cfg extends object = object>(
-  Wrapper: ResourceWrapper<R, C>,
-  ClientClass: new (config: Cfg) => C,
-  config?: Cfg,
+export function resource<R, K extends ClientClass>(
+  Wrapper: ResourceWrapper<R, InstanceType<K>>,
+  ClientClass: K,
+  config?: ClientConfig<K>,
   options?: CacheOptions,
 ): R {
   const session = _defaultSession;

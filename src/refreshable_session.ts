@@ -12,7 +12,12 @@ import {
   _getAvailablePartitions,
   _getAvailableRegions,
 } from "./_aws_metadata.ts";
-import { _CacheKeyMemo, _identityId, _mergeConfig } from "./_cache_key.ts";
+import {
+  _CacheKeyMemo,
+  _identityId,
+  _mergeConfig,
+  _newClient,
+} from "./_cache_key.ts";
 import { _redactSecrets } from "./_redact.ts";
 import {
   _applyCacheOptions,
@@ -34,9 +39,12 @@ import {
 import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
+  ClientClass,
+  ClientConfig,
   Clock,
   Identity,
   RefreshReason,
+  ResourceWrapper,
   TemporaryCredentials,
 } from "./types.ts";
 
@@ -512,7 +520,7 @@ export abstract class RefreshableSession extends EventTarget
   #temporaryFor: _CredentialSnapshot | undefined;
   #temporary: TemporaryCredentials | undefined;
   /** Cache keys of configs seen by `client()` and `resource()`. */
-  readonly #keys = new _CacheKeyMemo();
+  readonly #keys: _CacheKeyMemo;
   /** Resource keys per wrapper and client key. */
   #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
@@ -570,6 +578,13 @@ export abstract class RefreshableSession extends EventTarget
     this.credentialProvider = Object.assign(provider, {
       memoized: true as const,
     }) as unknown as RefreshableSession["credentialProvider"];
+    // Naming the session's own region, profile or provider in a config gives
+    // the key of not naming it: the client is built with them either way.
+    this.#keys = new _CacheKeyMemo({
+      region: this.#region,
+      profile: this.#profile,
+      credentials: this.credentialProvider,
+    });
   }
 
   /**
@@ -816,31 +831,6 @@ export abstract class RefreshableSession extends EventTarget
   }
 
   /**
-   * `config` without the keys that only repeat the session's defaults
-   * (`region`, `profile`, `credentials`), for the cache key; `config` itself
-   * when it names none of them (no copy on the hot path).
-   */
-  #withoutDefaults(config?: object): object | undefined {
-    if (
-      config === null || typeof config !== "object" ||
-      !("region" in config || "profile" in config || "credentials" in config)
-    ) return config;
-    const c = config as Record<string, unknown>;
-    const defaults: [string, unknown][] = [
-      ["region", this.#region],
-      ["profile", this.#profile],
-      ["credentials", this.credentialProvider],
-    ];
-    const repeated = defaults.filter(([name, value]) =>
-      Object.hasOwn(c, name) && c[name] === value && value !== undefined
-    );
-    if (repeated.length === 0) return config;
-    const copy: Record<string, unknown> = { ...c };
-    for (const [name] of repeated) delete copy[name];
-    return copy;
-  }
-
-  /**
    * A cached AWS SDK v3 client built with the session's region, profile and
    * `credentialProvider` (so it always signs with fresh credentials), unless
    * `config` overrides them. The same class with an equivalent config gives
@@ -853,9 +843,11 @@ export abstract class RefreshableSession extends EventTarget
    * on. With `maxSize: 0` nothing is cached and the caller owns (and should
    * `destroy()`) the client.
    *
-   * @typeParam C The client type.
+   * @typeParam K The client class; the config is typed by its constructor
+   * (a misspelt or mistyped option is a compile error) and the client is an
+   * instance of it.
    * @param ClientClass The client class, e.g. `S3Client`.
-   * @param config The client config.
+   * @param config The client config, e.g. `{ region: "eu-west-1" }`.
    * @param options Eviction policy and size of the session's client cache.
    * @returns The client.
    * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
@@ -881,11 +873,11 @@ export abstract class RefreshableSession extends EventTarget
    * assertStrictEquals(a, b);
    * ```
    */
-  client<C>(
-    ClientClass: new (config: never) => C,
-    config?: object,
+  client<K extends ClientClass>(
+    ClientClass: K,
+    config?: ClientConfig<K>,
     options?: CacheOptions,
-  ): C {
+  ): InstanceType<K> {
     this.#checkOpen("get a client");
     if (typeof ClientClass !== "function") {
       throw new BRSValidationError(
@@ -905,18 +897,18 @@ export abstract class RefreshableSession extends EventTarget
     }
     // The key of the caller's config alone: the session's defaults (region,
     // profile, credentialProvider) are the same for every client it builds,
-    // so naming one of them explicitly gives the same key.
-    const key = this.#keys.key(ClientClass, this.#withoutDefaults(config));
+    // so naming one of them explicitly gives the same key (see #keys).
+    const key = this.#keys.key(ClientClass, config);
     const hit = clients.get(key);
-    if (hit !== undefined) return hit as C;
+    if (hit !== undefined) return hit as InstanceType<K>;
     return clients.getOrCreate(
       key,
       () =>
         _applySelfHealing(
-          new ClientClass(this.#clientConfig(config) as never),
+          _newClient(ClientClass, this.#clientConfig(config)),
           this.#healer,
         ),
-    ) as C;
+    ) as InstanceType<K>;
   }
 
   /**
@@ -927,10 +919,10 @@ export abstract class RefreshableSession extends EventTarget
    * destroyed when the resource leaves the cache.
    *
    * @typeParam R The wrapper type.
-   * @typeParam C The client type.
+   * @typeParam K The client class; the config is typed by its constructor.
    * @param Wrapper Has a static `from(client)`.
    * @param ClientClass The client class.
-   * @param config The client config.
+   * @param config The client config, e.g. `{ region: "eu-west-1" }`.
    * @param options Eviction policy and size of the session's resource cache.
    * @returns The wrapper.
    * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
@@ -955,10 +947,10 @@ export abstract class RefreshableSession extends EventTarget
    * assertStrictEquals(session.resource(DynamoDBDocumentClient, DynamoDBClient), documents);
    * ```
    */
-  resource<R, C>(
-    Wrapper: { from(client: C, ...rest: never[]): R },
-    ClientClass: new (config: never) => C,
-    config?: object,
+  resource<R, K extends ClientClass>(
+    Wrapper: ResourceWrapper<R, InstanceType<K>>,
+    ClientClass: K,
+    config?: ClientConfig<K>,
     options?: CacheOptions,
   ): R {
     this.#checkOpen("get a resource");
@@ -987,10 +979,7 @@ export abstract class RefreshableSession extends EventTarget
       options,
       "Cannot get a resource",
     );
-    const clientKey = this.#keys.key(
-      ClientClass,
-      this.#withoutDefaults(config),
-    );
+    const clientKey = this.#keys.key(ClientClass, config);
     let keys = this.#resourceKeys.get(Wrapper);
     if (keys === undefined) {
       keys = new Map();
@@ -1007,7 +996,7 @@ export abstract class RefreshableSession extends EventTarget
     }
     return this.#resources.getOrCreate(key, () => {
       const client = _applySelfHealing(
-        new ClientClass(this.#clientConfig(config) as never),
+        _newClient(ClientClass, this.#clientConfig(config)),
         this.#healer,
       );
       return {

@@ -193,3 +193,75 @@ export type RefreshReason =
   | "Invalidated"
   | "ClockJump"
   | "Forced";
+
+/**
+ * An AWS SDK v3 client class (or any class whose constructor takes at most
+ * a config object), as `client()` and `resource()` accept it: `S3Client`,
+ * `STSClient`, `DynamoDBClient`, ...
+ *
+ * @typeParam C The client type the class builds.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ClientClass } from "@brs/session";
+ * import { STSClient } from "@aws-sdk/client-sts";
+ * import { assertStrictEquals } from "@std/assert";
+ *
+ * const Sts: ClientClass<STSClient> = STSClient;
+ * assertStrictEquals(Sts, STSClient);
+ * ```
+ */
+export type ClientClass<C extends object = object> = new (
+  ...args: never
+) => C;
+
+/**
+ * The config type of a client class: the type of its constructor's first
+ * argument, e.g. `ClientConfig<typeof S3Client>` is `S3ClientConfig`. This is
+ * what `client()` and `resource()` accept, so a misspelt or mistyped option
+ * (`{ regoin: "eu-west-1" }`, `{ maxAttempts: "three" }`) is a compile error.
+ *
+ * @typeParam K The client class, e.g. `typeof STSClient`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ClientConfig } from "@brs/session";
+ * import { STSClient } from "@aws-sdk/client-sts";
+ *
+ * const config: ClientConfig<typeof STSClient> = { region: "eu-west-1", maxAttempts: 3 };
+ * new STSClient(config).destroy();
+ * ```
+ */
+export type ClientConfig<K extends ClientClass> = NonNullable<
+  ConstructorParameters<K>[0]
+>;
+
+/**
+ * Something with a static `from(client)`, e.g. `DynamoDBDocumentClient`: what
+ * `client()`'s sibling `resource()` wraps a client with.
+ *
+ * @typeParam R The wrapper type.
+ * @typeParam C The client type.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ResourceWrapper } from "@brs/session";
+ * import { STSClient } from "@aws-sdk/client-sts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * const Wrapper: ResourceWrapper<{ region: string }, STSClient> = {
+ *   from: () => ({ region: "eu-west-1" }),
+ * };
+ * assertEquals(Wrapper.from(new STSClient({})).region, "eu-west-1");
+ * ```
+ */
+export interface ResourceWrapper<R, C> {
+  /**
+   * Wraps a client.
+   *
+   * @param client The client.
+   * @param rest Nothing is passed for these.
+   * @returns The wrapper.
+   */
+  from(client: C, ...rest: never[]): R;
+}

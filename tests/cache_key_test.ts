@@ -256,3 +256,73 @@ Deno.test("_CacheKeyMemo gives the key _cacheKey gives, also after the config is
   memo.clear();
   check(config);
 });
+
+Deno.test("_CacheKeyMemo gives fresh flat literals the key _cacheKey gives, whatever the order of calls", () => {
+  const memo = new _CacheKeyMemo();
+  const Other = makeSameNamedClass();
+  const provider = () => Promise.resolve({});
+  const configs: (() => Record<string, unknown>)[] = [
+    () => ({ region: "eu-west-1" }),
+    () => ({ region: "us-east-1" }),
+    () => ({ region: "eu-west-1", endpoint: undefined }),
+    () => ({ endpoint: "http://127.0.0.1:1", region: "eu-west-1" }),
+    () => ({ region: "eu-west-1", endpoint: "http://127.0.0.1:1" }),
+    () => ({ region: "eu-west-1", maxAttempts: 3, useFipsEndpoint: false }),
+    () => ({ region: "eu-west-1", maxAttempts: 4, useFipsEndpoint: false }),
+    () => ({ region: "eu-west-1", maxAttempts: NaN, n: -0, big: 1n }),
+    () => ({ region: "eu-west-1", credentials: provider }),
+    () => ({ region: "eu-west-1", secretAccessKey: "s3cr3t" }),
+    () => ({ region: "eu-west-1", retry: { attempts: 1 } }),
+    () => ({ region: "eu-west-1", list: [1, 2] }),
+    () => ({ a: 1, b: 2, c: 3, d: 4, e: 5 }),
+    () => ({ a: 1, b: 2, c: 3, d: 4 }),
+    () => ({ a: 1, b: 2, c: 3, d: 4, e: 5, f: 6 }),
+  ];
+  // More configs than the memo keeps per class, in two orders, twice.
+  for (let i = 0; i < 20; i++) configs.push(() => ({ region: `r-${i}` }));
+  for (let round = 0; round < 2; round++) {
+    for (const order of [configs, [...configs].reverse()]) {
+      for (const make of order) {
+        for (const Class of [FakeClient, Other]) {
+          const config = make();
+          assertEquals(memo.key(Class, config), _cacheKey(Class, config));
+        }
+      }
+    }
+  }
+  assert(!memo.key(FakeClient, { secretAccessKey: "s3cr3t" }).includes("s3"));
+});
+
+Deno.test("_CacheKeyMemo leaves out properties that repeat its defaults, for fresh and reused configs", () => {
+  const provider = () => Promise.resolve({});
+  const memo = new _CacheKeyMemo({
+    region: "eu-west-1",
+    profile: undefined,
+    credentials: provider,
+  });
+  const base = _cacheKey(FakeClient, undefined);
+  for (let round = 0; round < 3; round++) {
+    assertEquals(memo.key(FakeClient, { region: "eu-west-1" }), base);
+    assertEquals(memo.key(FakeClient, {}), base);
+    assertEquals(memo.key(FakeClient, { credentials: provider }), base);
+    assertEquals(
+      memo.key(FakeClient, { region: "eu-west-1", maxAttempts: 2 }),
+      _cacheKey(FakeClient, { maxAttempts: 2 }),
+    );
+    assertEquals(
+      memo.key(FakeClient, { region: "us-east-1" }),
+      _cacheKey(FakeClient, { region: "us-east-1" }),
+    );
+    assertEquals(
+      memo.key(FakeClient, { profile: "dev" }),
+      _cacheKey(FakeClient, { profile: "dev" }),
+    );
+    const reused: Record<string, unknown> = { region: "eu-west-1" };
+    assertEquals(memo.key(FakeClient, reused), base);
+    reused.region = "us-west-2";
+    assertEquals(
+      memo.key(FakeClient, reused),
+      _cacheKey(FakeClient, { region: "us-west-2" }),
+    );
+  }
+});

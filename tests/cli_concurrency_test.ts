@@ -6,28 +6,18 @@
 import { assert, assertEquals } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
 import { makeCliEnv, ROLE_ARN, runCli } from "./fixtures/cli/helpers.ts";
+import { HAS_OATHTOOL, NEEDS_OATHTOOL } from "./_helpers/tools.ts";
 
 const MFA_SERIAL = "arn:aws:iam::123456789012:mfa/brs-cli-test";
 const MFA_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
 const MFA_SCRIPT =
   new URL("./fixtures/cli/mfa_counter.sh", import.meta.url).pathname;
 
-async function hasOathtool(): Promise<boolean> {
-  try {
-    return (await new Deno.Command("oathtool", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output()).success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name:
-    "16 cold `credentials --format credential-process` processes make 1 AssumeRole call and run the MFA command once",
-  ignore: !(await hasOathtool()),
+    "16 cold `credentials --format credential-process` processes make 1 AssumeRole call and run the MFA command once" +
+    (HAS_OATHTOOL ? "" : NEEDS_OATHTOOL),
+  ignore: !HAS_OATHTOOL,
   fn: async () => {
     await using sts = await startLocalSts({
       mfaDevices: { [MFA_SERIAL]: MFA_SECRET },

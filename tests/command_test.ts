@@ -16,6 +16,7 @@ import {
   createMfaTokenSource,
 } from "../mod.ts";
 import { _splitCommand } from "../src/_split_command.ts";
+import { HAS_OATHTOOL, NEEDS_OATHTOOL, onPath } from "./_helpers/tools.ts";
 import { _resetMfaRegistryForTesting } from "../src/_mfa_registry.ts";
 
 const ROOT = new URL("../", import.meta.url);
@@ -23,18 +24,8 @@ const FIXTURES = new URL("./fixtures/", import.meta.url);
 const fixture = (name: string): string => new URL(name, FIXTURES).pathname;
 const SECRET = "JBSWY3DPEHPK3PXP";
 
-async function which(name: string): Promise<boolean> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir === "") continue;
-    try {
-      const info = await Deno.stat(`${dir}/${name}`);
-      if (info.isFile) return true;
-    } catch { /* not here */ }
-  }
-  return false;
-}
-const hasOathtool = await which("oathtool");
-const hasPs = await which("ps");
+const hasOathtool = HAS_OATHTOOL;
+const hasPs = await onPath("ps");
 
 let serialCounter = 0;
 /** A serial of its own per call, so the process-wide registry never links two tests. */
@@ -67,7 +58,8 @@ async function processesMatching(needle: string): Promise<string[]> {
 
 Deno.test({
   name:
-    "createMfaTokenSource() runs oathtool --totp and returns the RFC 6238 code",
+    "createMfaTokenSource() runs oathtool --totp and returns the RFC 6238 code" +
+    (hasOathtool ? "" : NEEDS_OATHTOOL),
   ignore: !hasOathtool,
   async fn(): Promise<void> {
     _resetMfaRegistryForTesting();
@@ -81,7 +73,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "createMfaTokenSource() runs a command string split without a shell",
+  name: "createMfaTokenSource() runs a command string split without a shell" +
+    (hasOathtool ? "" : NEEDS_OATHTOOL),
   ignore: !hasOathtool,
   async fn(): Promise<void> {
     _resetMfaRegistryForTesting();

@@ -9,9 +9,12 @@ import {
 import {
   BRSValidationError,
   client,
+  type ClientClass,
+  type ClientConfig,
   CustomRefreshableSession,
   getDefaultSession,
   resource,
+  type ResourceWrapper,
   type SessionLike,
   setDefaultSession,
 } from "../mod.ts";
@@ -163,24 +166,24 @@ Deno.test("client() and resource() delegate to the default session", () => {
   const calls: string[] = [];
   const sentinel = new STSClient({ region: "us-east-1", endpoint });
   const session: SessionLike = {
-    client<C>(
-      ClientClass: new (config: never) => C,
-      config?: object,
+    client<K extends ClientClass>(
+      ClientClass: K,
+      config?: ClientConfig<K>,
       options?: object,
-    ): C {
+    ): InstanceType<K> {
       calls.push(
         `client ${ClientClass.name} ${JSON.stringify(config)} ${
           JSON.stringify(options)
         }`,
       );
-      return sentinel as C;
+      return sentinel as InstanceType<K>;
     },
-    resource<R, C>(
-      Wrapper: { from(client: C): R },
-      _ClientClass: new (config: never) => C,
+    resource<R, K extends ClientClass>(
+      Wrapper: ResourceWrapper<R, InstanceType<K>>,
+      _ClientClass: K,
     ): R {
       calls.push("resource");
-      return Wrapper.from(sentinel as C);
+      return Wrapper.from(sentinel as InstanceType<K>);
     },
   };
   try {

@@ -22,6 +22,7 @@ import {
   _setRegistryClockForTesting,
 } from "../src/_mfa_registry.ts";
 import { totp } from "../src/testing/totp.ts";
+import { HAS_OATHTOOL, NEEDS_OATHTOOL } from "./_helpers/tools.ts";
 
 const SECRET = "JBSWY3DPEHPK3PXP";
 const STEP = 30_000;
@@ -360,20 +361,12 @@ Deno.test("MFA registry: an aborted provider call keeps the turn until it settle
 
 // ------------------------------------------------------ through local STS
 
-async function hasBinary(name: string): Promise<boolean> {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    if (dir === "") continue;
-    if (await Deno.stat(`${dir}/${name}`).then((i) => i.isFile, () => false)) {
-      return true;
-    }
-  }
-  return false;
-}
-const hasOathtool = await hasBinary("oathtool");
+const hasOathtool = HAS_OATHTOOL;
 
 Deno.test({
   name:
-    "createMfaTokenSource() with oathtool: two sessions assuming a role with one device concurrently never replay a code",
+    "createMfaTokenSource() with oathtool: two sessions assuming a role with one device concurrently never replay a code" +
+    (hasOathtool ? "" : NEEDS_OATHTOOL),
   ignore: !hasOathtool,
   async fn(): Promise<void> {
     _resetMfaRegistryForTesting();

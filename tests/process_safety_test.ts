@@ -2,7 +2,7 @@
  * Process safety of MFA commands (issue 8, item 4): a command that ignores
  * SIGTERM, forks children, floods stdout or leaves a child behind is killed
  * with all its children; no orphan keeps running and no zombie stays (the
- * process table is checked with `ps`).
+ * process table is checked in `/proc`).
  */
 
 import { assertEquals } from "@std/assert";
@@ -17,20 +17,24 @@ interface ProcessState {
   stat: string;
 }
 
-/** The rows of `ps` for the pids (missing pids are gone). */
+/**
+ * The state of each pid from `/proc/PID/stat` (what `ps -o stat` shows, so
+ * no `ps` needs to be installed); missing pids are gone.
+ */
 async function psRows(pids: number[]): Promise<ProcessState[]> {
-  if (pids.length === 0) return [];
-  const { stdout } = await new Deno.Command("ps", {
-    args: ["-o", "pid=,stat=", "-p", pids.join(",")],
-    stdout: "piped",
-    stderr: "null",
-  }).output();
-  return new TextDecoder().decode(stdout).trim().split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => {
-      const [pid, stat] = line.trim().split(/\s+/);
-      return { pid: Number(pid), stat: stat ?? "" };
-    });
+  const rows: ProcessState[] = [];
+  for (const pid of pids) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(`/proc/${pid}/stat`);
+    } catch {
+      continue; // gone
+    }
+    // "PID (COMM) STATE ...": COMM may hold spaces and parentheses.
+    const stat = text.slice(text.lastIndexOf(")") + 2).split(" ")[0] ?? "";
+    rows.push({ pid, stat });
+  }
+  return rows;
 }
 
 async function pidsOf(file: string): Promise<number[]> {

@@ -121,7 +121,7 @@ function _parse(
         arg,
       );
     },
-  }) as Record<string, unknown> & { _: (string | number)[]; "--"?: string[] };
+  });
   const counts = _flagCounts(args, strings, options.stopEarly ?? false);
   for (const name of strings) {
     const value = parsed[name];

@@ -166,7 +166,7 @@ export async function _loadTomlProfiles(
   const { parse } = await import("@std/toml");
   let data: Record<string, unknown>;
   try {
-    data = parse(text) as Record<string, unknown>;
+    data = parse(text);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const line = message.match(/line (\d+)/)?.[1];
