@@ -9,6 +9,7 @@ import { _checkOptionalObject } from "./_validate.ts";
 import {
   AssumeRoleCommand,
   type AssumeRoleCommandInput,
+  type AssumeRoleCommandOutput,
   STSClient,
 } from "@aws-sdk/client-sts";
 import {
@@ -18,6 +19,7 @@ import {
 import { _redactSecrets } from "./_redact.ts";
 import { _errorCode, type _FetchResult } from "./_refresher.ts";
 import { BRSRefreshError } from "./errors.ts";
+import { _mapStsCredentials, _sendWithServerDate } from "./_sts_call.ts";
 import {
   createMfaTokenSource,
   type MfaTokenProvider,
@@ -79,9 +81,6 @@ export interface STSRefreshableSessionOptions
   mfaTokenProviderOptions?: MfaTokenProviderOptions | Record<string, unknown>;
 }
 
-/** How far an Expiration may lie beyond the requested duration before it is capped. */
-const _EXPIRATION_SLACK_MS = 300_000;
-
 const _STS_KEYS = [
   "assumeRole",
   "stsClientConfig",
@@ -94,17 +93,6 @@ function _isMfaRejection(error: unknown): boolean {
   const message = error instanceof Error ? error.message : "";
   return (code === "AccessDenied" || code === "AccessDeniedException") &&
     /MultiFactorAuthentication/i.test(message);
-}
-
-function _headerDate(response: unknown): Date | undefined {
-  const headers =
-    (response as { headers?: Record<string, unknown> } | undefined)
-      ?.headers;
-  if (headers === undefined || headers === null) return undefined;
-  const raw = headers["date"] ?? headers["Date"];
-  if (typeof raw !== "string") return undefined;
-  const date = new Date(raw);
-  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /**
@@ -241,49 +229,20 @@ export class STSRefreshableSession extends RefreshableSession {
     const command = new AssumeRoleCommand(
       input as unknown as AssumeRoleCommandInput,
     );
-    let serverDate: Date | undefined;
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        const out = await next(args);
-        serverDate = _headerDate(out.response);
-        return out;
-      },
-      { step: "deserialize", name: "brsCaptureDateHeader", priority: "low" },
+    const { reply, serverDate } = await _sendWithServerDate<
+      AssumeRoleCommandOutput
+    >(
+      this.#client(),
+      command,
+      signal,
     );
-    const reply = await this.#client().send(command, { abortSignal: signal });
-    const c = reply.Credentials;
-    if (
-      !c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken ||
-      !(c.Expiration instanceof Date)
-    ) {
-      throw new BRSRefreshError(
-        "Cannot refresh credentials as the AssumeRole reply lacks AccessKeyId, SecretAccessKey, SessionToken or Expiration: check the STS endpoint",
-        { code: "InvalidReply" },
-      );
-    }
-    // STS never grants more than was asked: an Expiration far beyond it
-    // (a broken or hostile endpoint) would stop refreshes, so it is capped.
-    const base = serverDate?.getTime() ?? Date.now();
-    const requested = (this.assumeRole.DurationSeconds ?? 3600) * 1000;
-    let expiration = c.Expiration;
-    if (expiration.getTime() > base + requested + _EXPIRATION_SLACK_MS) {
-      expiration = new Date(base + requested);
-      this._warn(
-        "ExpirationCapped",
-        `The AssumeRole reply's Expiration is beyond the requested ${
-          requested / 1000
-        } s: the credentials are treated as expiring at ${expiration.toISOString()}; check the STS endpoint`,
-      );
-    }
-    return {
-      credentials: {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        sessionToken: c.SessionToken,
-        expiration,
-      },
-      ...(serverDate === undefined ? {} : { serverDate }),
-    };
+    return _mapStsCredentials(
+      "AssumeRole",
+      reply.Credentials,
+      serverDate,
+      this.assumeRole.DurationSeconds ?? 3600,
+      (code, message) => this._warn(code, message),
+    );
   }
 
   #mfaRejected(cause: unknown, retried: boolean): BRSRefreshError {
