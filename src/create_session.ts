@@ -16,6 +16,10 @@ import {
   STSRefreshableSession,
   type STSRefreshableSessionOptions,
 } from "./sts_session.ts";
+import {
+  WebIdentityRefreshableSession,
+  type WebIdentityRefreshableSessionOptions,
+} from "./web_identity_session.ts";
 
 /**
  * Options of {@linkcode createRefreshableSession}: a `method` and the options
@@ -33,14 +37,16 @@ import {
  */
 export type CreateRefreshableSessionOptions =
   | ({ method: "sts" } & STSRefreshableSessionOptions)
-  | ({ method: "custom" } & CustomRefreshableSessionOptions);
+  | ({ method: "custom" } & CustomRefreshableSessionOptions)
+  | ({ method: "web-identity" } & WebIdentityRefreshableSessionOptions);
 
 /** The methods {@linkcode createRefreshableSession} knows. */
-const _METHODS = ["sts", "custom"] as const;
+const _METHODS = ["sts", "custom", "web-identity"] as const;
 
 /**
  * Creates a session by method: `"sts"` gives an `STSRefreshableSession`,
- * `"custom"` a `CustomRefreshableSession`.
+ * `"custom"` a `CustomRefreshableSession`, `"web-identity"` a
+ * `WebIdentityRefreshableSession`.
  *
  * @param options `method` plus the options of that session.
  * @returns The session.
@@ -61,7 +67,7 @@ const _METHODS = ["sts", "custom"] as const;
  * assertThrows(
  *   () => createRefreshableSession({ method: "iot" } as never),
  *   BRSValidationError,
- *   'use one of "sts", "custom"',
+ *   'use one of "sts", "custom", "web-identity"',
  * );
  * ```
  */
@@ -89,6 +95,10 @@ export function createRefreshableSession(
     case "custom":
       return new CustomRefreshableSession(
         rest as unknown as CustomRefreshableSessionOptions,
+      );
+    case "web-identity":
+      return new WebIdentityRefreshableSession(
+        rest as unknown as WebIdentityRefreshableSessionOptions,
       );
     default:
       throw new BRSValidationError(

@@ -35,3 +35,4 @@
 
 export * from "./local_sts.ts";
 export * from "./totp.ts";
+export * from "./web_identity_token.ts";
