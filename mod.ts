@@ -46,3 +46,5 @@ export type {
   WebIdentityRefreshableSessionOptions,
   WebIdentityTokenProvider,
 } from "./src/web_identity_session.ts";
+export { IoTRefreshableSession } from "./src/iot_session.ts";
+export type { IoTRefreshableSessionOptions } from "./src/iot_session.ts";

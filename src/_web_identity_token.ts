@@ -8,6 +8,7 @@
 
 import { _typeName } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
+import { _readOptionFile } from "./_read_option_file.ts";
 
 /** STS refuses a `WebIdentityToken` longer than this. */
 export const _MAX_TOKEN_LENGTH = 20_000;
@@ -63,27 +64,12 @@ export async function _readTokenFile(
   path: string,
   param: string,
 ): Promise<string> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (error) {
-    const what = error instanceof Deno.errors.NotFound
-      ? "does not exist: check the path, or that the token volume is mounted"
-      : error instanceof Deno.errors.NotCapable ||
-          error instanceof Deno.errors.PermissionDenied
-      ? `cannot be read (${
-        error instanceof Deno.errors.NotCapable
-          ? `run with --allow-read=${path}`
-          : "check the file's permissions"
-      })`
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a directory: give the token file"
-      : `cannot be read (${error instanceof Error ? error.name : "error"})`;
-    throw new BRSConfigurationError(
-      `Cannot refresh credentials as the web identity token file '${path}' given by '${param}' ${what}`,
-      { param, cause: error, details: { path } },
-    );
-  }
+  const bytes = await _readOptionFile(
+    path,
+    param,
+    "the web identity token file",
+    "check the path, or that the token volume is mounted",
+  );
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -17,6 +17,10 @@ import {
   type STSRefreshableSessionOptions,
 } from "./sts_session.ts";
 import {
+  IoTRefreshableSession,
+  type IoTRefreshableSessionOptions,
+} from "./iot_session.ts";
+import {
   WebIdentityRefreshableSession,
   type WebIdentityRefreshableSessionOptions,
 } from "./web_identity_session.ts";
@@ -38,15 +42,16 @@ import {
 export type CreateRefreshableSessionOptions =
   | ({ method: "sts" } & STSRefreshableSessionOptions)
   | ({ method: "custom" } & CustomRefreshableSessionOptions)
-  | ({ method: "web-identity" } & WebIdentityRefreshableSessionOptions);
+  | ({ method: "web-identity" } & WebIdentityRefreshableSessionOptions)
+  | ({ method: "iot" } & IoTRefreshableSessionOptions);
 
 /** The methods {@linkcode createRefreshableSession} knows. */
-const _METHODS = ["sts", "custom", "web-identity"] as const;
+const _METHODS = ["sts", "custom", "web-identity", "iot"] as const;
 
 /**
  * Creates a session by method: `"sts"` gives an `STSRefreshableSession`,
  * `"custom"` a `CustomRefreshableSession`, `"web-identity"` a
- * `WebIdentityRefreshableSession`.
+ * `WebIdentityRefreshableSession`, `"iot"` an `IoTRefreshableSession`.
  *
  * @param options `method` plus the options of that session.
  * @returns The session.
@@ -65,9 +70,9 @@ const _METHODS = ["sts", "custom", "web-identity"] as const;
  * });
  * assertInstanceOf(session, CustomRefreshableSession);
  * assertThrows(
- *   () => createRefreshableSession({ method: "iot" } as never),
+ *   () => createRefreshableSession({ method: "ecs" } as never),
  *   BRSValidationError,
- *   'use one of "sts", "custom", "web-identity"',
+ *   'use one of "sts", "custom", "web-identity", "iot"',
  * );
  * ```
  */
@@ -99,6 +104,10 @@ export function createRefreshableSession(
     case "web-identity":
       return new WebIdentityRefreshableSession(
         rest as unknown as WebIdentityRefreshableSessionOptions,
+      );
+    case "iot":
+      return new IoTRefreshableSession(
+        rest as unknown as IoTRefreshableSessionOptions,
       );
     default:
       throw new BRSValidationError(

@@ -17,7 +17,6 @@ import {
   BRSConfigurationError,
   BRSRefreshError,
   BRSValidationError,
-  type Clock,
   createRefreshableSession,
   WebIdentityRefreshableSession,
   type WebIdentityRefreshableSessionOptions,
@@ -29,6 +28,11 @@ import {
   startLocalSts,
 } from "../src/testing/mod.ts";
 import { assertNoSecrets } from "./_helpers/scan.ts";
+import {
+  ManualClock,
+  printedForms,
+  recordEvents,
+} from "./_helpers/sessions.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/web";
 
@@ -48,17 +52,6 @@ async function tokenFile(token = mintWebIdentityToken()): Promise<string> {
   const path = await Deno.makeTempFile({ prefix: "brs-token-" });
   await Deno.writeTextFile(path, token);
   return path;
-}
-
-/** A clock the test moves by hand. */
-class ManualClock implements Clock {
-  offset = 0;
-  now(): number {
-    return Date.now() + this.offset;
-  }
-  monotonic(): number {
-    return performance.now() + this.offset;
-  }
 }
 
 /** Runs `fn` with environment variables set, then restores them. */
@@ -462,26 +455,14 @@ Deno.test("WebIdentityRefreshableSession never shows the token or the credential
     await using session = new WebIdentityRefreshableSession(
       options(sts, { webIdentityTokenFile: file }),
     );
-    for (const type of ["refresh", "refresh-error", "warning"]) {
-      session.addEventListener(type, (e) => {
-        texts.push(Deno.inspect((e as CustomEvent).detail, { depth: 10 }));
-        texts.push(JSON.stringify((e as CustomEvent).detail));
-      });
-    }
+    recordEvents(session, texts);
     const credentials = await session.refreshableCredentials();
     sts.injectFault({ kind: "invalid-identity-token", times: 1 });
     const error = await assertRejects(
       () => session.refresh({ force: true }),
       BRSRefreshError,
     );
-    texts.push(
-      Deno.inspect(session, { depth: 10 }),
-      JSON.stringify(session),
-      String(session),
-      error.message,
-      Deno.inspect(error, { depth: 10 }),
-      JSON.stringify(error),
-    );
+    texts.push(...printedForms(session, error));
     assertStringIncludes(texts.join("\n"), file);
     const [header, payload, signature] = token.split(".");
     assertNoSecrets(texts, [
