@@ -42,3 +42,11 @@ export type {
 } from "./src/custom_session.ts";
 export { createRefreshableSession } from "./src/create_session.ts";
 export type { CreateRefreshableSessionOptions } from "./src/create_session.ts";
+export { WebIdentityRefreshableSession } from "./src/web_identity_session.ts";
+export type {
+  WebIdentityConfig,
+  WebIdentityRefreshableSessionOptions,
+  WebIdentityTokenProvider,
+} from "./src/web_identity_session.ts";
+export { IoTRefreshableSession } from "./src/iot_session.ts";
+export type { IoTRefreshableSessionOptions } from "./src/iot_session.ts";

@@ -60,10 +60,11 @@ function _string(
   key: string,
   rule: string,
   test: (v: string) => boolean,
+  path = "assumeRole",
 ): void {
   const v = config[key];
   if (v === undefined) return;
-  if (typeof v !== "string" || !test(v)) _fail(`assumeRole.${key}`, rule, v);
+  if (typeof v !== "string" || !test(v)) _fail(`${path}.${key}`, rule, v);
 }
 
 function _arrayOf(
@@ -72,11 +73,12 @@ function _arrayOf(
   rule: string,
   test: (item: unknown) => boolean,
   max: number,
+  path = "assumeRole",
 ): void {
   const v = config[key];
   if (v === undefined) return;
   if (!Array.isArray(v) || v.length > max || !v.every(test)) {
-    _fail(`assumeRole.${key}`, rule, v);
+    _fail(`${path}.${key}`, rule, v);
   }
 }
 
@@ -85,32 +87,39 @@ function _arrayOf(
  * `RoleSessionName` defaulted. Unknown keys are an error.
  *
  * @param value What the user gave as `assumeRole`.
+ * @param path The option's name in messages. @default {"assumeRole"}
+ * @param keys The keys allowed (a subset of {@linkcode _ASSUME_ROLE_KEYS},
+ * e.g. those of AssumeRoleWithWebIdentity). @default {_ASSUME_ROLE_KEYS}
  * @returns A validated copy.
  * @throws {BRSValidationError} If a key is unknown or a value is bad.
  */
-export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
+export function _validateAssumeRoleConfig(
+  value: unknown,
+  path = "assumeRole",
+  keys: readonly string[] = _ASSUME_ROLE_KEYS,
+): AssumeRoleConfig {
   if (!_isPlainObject(value)) {
     throw new BRSValidationError(
-      `${_PREFIX} 'assumeRole' must be an object with at least RoleArn, e.g. { RoleArn: "arn:aws:iam::123456789012:role/app" }: got ${
+      `${_PREFIX} '${path}' must be an object with at least RoleArn, e.g. { RoleArn: "arn:aws:iam::123456789012:role/app" }: got ${
         _describeValue(value)
       }`,
-      { param: "assumeRole" },
+      { param: path },
     );
   }
   for (const key of Object.keys(value)) {
-    if (!_ASSUME_ROLE_KEYS.includes(key)) {
+    if (!keys.includes(key)) {
       throw new BRSValidationError(
-        `${_PREFIX} 'assumeRole.${key}' is not an AssumeRole parameter: use one of ${
-          _ASSUME_ROLE_KEYS.join(", ")
-        }`,
-        { param: `assumeRole.${key}`, details: { allowed: _ASSUME_ROLE_KEYS } },
+        `${_PREFIX} '${path}.${key}' is not an ${
+          path[0]!.toUpperCase() + path.slice(1)
+        } parameter: use one of ${keys.join(", ")}`,
+        { param: `${path}.${key}`, details: { allowed: keys } },
       );
     }
   }
   const roleArn = value.RoleArn;
   if (typeof roleArn !== "string" || !_ROLE_ARN.test(roleArn)) {
     _fail(
-      "assumeRole.RoleArn",
+      `${path}.RoleArn`,
       "must be an IAM role ARN such as arn:aws:iam::123456789012:role/app",
       roleArn,
     );
@@ -120,6 +129,7 @@ export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
     "RoleSessionName",
     "must be 2-64 characters of letters, digits and +=,.@_-",
     (v) => _SESSION_NAME.test(v),
+    path,
   );
   const duration = value.DurationSeconds;
   if (
@@ -128,7 +138,7 @@ export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
       duration < 900 || duration > 43200)
   ) {
     _fail(
-      "assumeRole.DurationSeconds",
+      `${path}.DurationSeconds`,
       "must be an integer from 900 to 43200",
       duration,
     );
@@ -151,7 +161,7 @@ export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
     }
     if (!ok) {
       _fail(
-        "assumeRole.Policy",
+        `${path}.Policy`,
         "must be a JSON policy document (a string)",
         policy,
       );
@@ -166,6 +176,7 @@ export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
       typeof p.arn === "string" &&
       /^arn:aws(?:-[a-z]+)*:iam::(?:\d{12}|aws):policy\//.test(p.arn),
     10,
+    path,
   );
   _arrayOf(
     value,
@@ -227,7 +238,7 @@ export function _validateAssumeRoleConfig(value: unknown): AssumeRoleConfig {
     5,
   );
   const copy: Record<string, unknown> = {};
-  for (const key of _ASSUME_ROLE_KEYS) {
+  for (const key of keys) {
     if (value[key] !== undefined) copy[key] = structuredClone(value[key]);
   }
   copy.RoleSessionName ??= _DEFAULT_ROLE_SESSION_NAME;

@@ -18,6 +18,8 @@ const _SECRET_KEY_NAMES = new Set([
   "code",
   "mfacode",
   "password",
+  "privatekey",
+  "webidentitytoken",
   "authorization",
   "credentials",
   "aws_secret_access_key",

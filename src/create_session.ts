@@ -16,6 +16,14 @@ import {
   STSRefreshableSession,
   type STSRefreshableSessionOptions,
 } from "./sts_session.ts";
+import {
+  IoTRefreshableSession,
+  type IoTRefreshableSessionOptions,
+} from "./iot_session.ts";
+import {
+  WebIdentityRefreshableSession,
+  type WebIdentityRefreshableSessionOptions,
+} from "./web_identity_session.ts";
 
 /**
  * Options of {@linkcode createRefreshableSession}: a `method` and the options
@@ -33,14 +41,17 @@ import {
  */
 export type CreateRefreshableSessionOptions =
   | ({ method: "sts" } & STSRefreshableSessionOptions)
-  | ({ method: "custom" } & CustomRefreshableSessionOptions);
+  | ({ method: "custom" } & CustomRefreshableSessionOptions)
+  | ({ method: "web-identity" } & WebIdentityRefreshableSessionOptions)
+  | ({ method: "iot" } & IoTRefreshableSessionOptions);
 
 /** The methods {@linkcode createRefreshableSession} knows. */
-const _METHODS = ["sts", "custom"] as const;
+const _METHODS = ["sts", "custom", "web-identity", "iot"] as const;
 
 /**
  * Creates a session by method: `"sts"` gives an `STSRefreshableSession`,
- * `"custom"` a `CustomRefreshableSession`.
+ * `"custom"` a `CustomRefreshableSession`, `"web-identity"` a
+ * `WebIdentityRefreshableSession`, `"iot"` an `IoTRefreshableSession`.
  *
  * @param options `method` plus the options of that session.
  * @returns The session.
@@ -59,9 +70,9 @@ const _METHODS = ["sts", "custom"] as const;
  * });
  * assertInstanceOf(session, CustomRefreshableSession);
  * assertThrows(
- *   () => createRefreshableSession({ method: "iot" } as never),
+ *   () => createRefreshableSession({ method: "ecs" } as never),
  *   BRSValidationError,
- *   'use one of "sts", "custom"',
+ *   'use one of "sts", "custom", "web-identity", "iot"',
  * );
  * ```
  */
@@ -89,6 +100,14 @@ export function createRefreshableSession(
     case "custom":
       return new CustomRefreshableSession(
         rest as unknown as CustomRefreshableSessionOptions,
+      );
+    case "web-identity":
+      return new WebIdentityRefreshableSession(
+        rest as unknown as WebIdentityRefreshableSessionOptions,
+      );
+    case "iot":
+      return new IoTRefreshableSession(
+        rest as unknown as IoTRefreshableSessionOptions,
       );
     default:
       throw new BRSValidationError(

@@ -9,6 +9,7 @@ import { _checkOptionalObject } from "./_validate.ts";
 import {
   AssumeRoleCommand,
   type AssumeRoleCommandInput,
+  type AssumeRoleCommandOutput,
   STSClient,
 } from "@aws-sdk/client-sts";
 import {
@@ -16,12 +17,9 @@ import {
   _validateAssumeRoleConfig,
 } from "./_assume_role_config.ts";
 import { _redactSecrets } from "./_redact.ts";
-import {
-  _errorCode,
-  type _FetchResult,
-  _MAX_DATE_SKEW_MS,
-} from "./_refresher.ts";
+import { _errorCode, type _FetchResult } from "./_refresher.ts";
 import { BRSRefreshError } from "./errors.ts";
+import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
 import {
   createMfaTokenSource,
   type MfaTokenProvider,
@@ -83,9 +81,6 @@ export interface STSRefreshableSessionOptions
   mfaTokenProviderOptions?: MfaTokenProviderOptions | Record<string, unknown>;
 }
 
-/** How far an Expiration may lie beyond the requested duration before it is capped. */
-const _EXPIRATION_SLACK_MS = 300_000;
-
 const _STS_KEYS = [
   "assumeRole",
   "stsClientConfig",
@@ -98,23 +93,6 @@ function _isMfaRejection(error: unknown): boolean {
   const message = error instanceof Error ? error.message : "";
   return (code === "AccessDenied" || code === "AccessDeniedException") &&
     /MultiFactorAuthentication/i.test(message);
-}
-
-/** The raw `Date` header of a reply, `null` when absent. */
-function _rawHeaderDate(response: unknown): string | null {
-  const headers =
-    (response as { headers?: Record<string, unknown> } | undefined)
-      ?.headers;
-  if (headers === undefined || headers === null) return null;
-  const raw = headers["date"] ?? headers["Date"];
-  return typeof raw === "string" ? raw : null;
-}
-
-/** A header's date, if it parses. */
-function _parseDate(raw: string | null): Date | undefined {
-  if (raw === null) return undefined;
-  const date = new Date(raw);
-  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /**
@@ -251,55 +229,20 @@ export class STSRefreshableSession extends RefreshableSession {
     const command = new AssumeRoleCommand(
       input as unknown as AssumeRoleCommandInput,
     );
-    let dateHeader: string | null = null;
-    command.middlewareStack.add(
-      (next) => async (args) => {
-        const out = await next(args);
-        dateHeader = _rawHeaderDate(out.response);
-        return out;
-      },
-      { step: "deserialize", name: "brsCaptureDateHeader", priority: "low" },
+    const { reply, dateHeader } = await _sendWithDateHeader<
+      AssumeRoleCommandOutput
+    >(
+      this.#client(),
+      command,
+      signal,
     );
-    const reply = await this.#client().send(command, { abortSignal: signal });
-    const c = reply.Credentials;
-    if (
-      !c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken ||
-      !(c.Expiration instanceof Date)
-    ) {
-      throw new BRSRefreshError(
-        "Cannot refresh credentials as the AssumeRole reply lacks AccessKeyId, SecretAccessKey, SessionToken or Expiration: check the STS endpoint",
-        { code: "InvalidReply" },
-      );
-    }
-    // STS never grants more than was asked: an Expiration far beyond it
-    // (a broken or hostile endpoint) would stop refreshes, so it is capped.
-    // The engine checks the header (absent, unparseable, a day off: local
-    // time and a warning); here it only bounds the Expiration.
-    const local = Date.now();
-    const serverTime = _parseDate(dateHeader)?.getTime() ?? local;
-    const base = Math.abs(serverTime - local) > _MAX_DATE_SKEW_MS
-      ? local
-      : serverTime;
-    const requested = (this.assumeRole.DurationSeconds ?? 3600) * 1000;
-    let expiration = c.Expiration;
-    if (expiration.getTime() > base + requested + _EXPIRATION_SLACK_MS) {
-      expiration = new Date(base + requested);
-      this._warn(
-        "ExpirationCapped",
-        `The AssumeRole reply's Expiration is beyond the requested ${
-          requested / 1000
-        } s: the credentials are treated as expiring at ${expiration.toISOString()}; check the STS endpoint`,
-      );
-    }
-    return {
-      credentials: {
-        accessKeyId: c.AccessKeyId,
-        secretAccessKey: c.SecretAccessKey,
-        sessionToken: c.SessionToken,
-        expiration,
-      },
+    return _mapStsCredentials(
+      "AssumeRole",
+      reply.Credentials,
       dateHeader,
-    };
+      this.assumeRole.DurationSeconds ?? 3600,
+      (code, message) => this._warn(code, message),
+    );
   }
 
   #mfaRejected(cause: unknown, retried: boolean): BRSRefreshError {

@@ -363,7 +363,7 @@ Deno.test("createRefreshableSession() builds by method and lists the methods for
   );
   assertEquals(
     error.message,
-    `Cannot create session as 'method' is unknown: use one of "sts", "custom": got "ecs"`,
+    `Cannot create session as 'method' is unknown: use one of "sts", "custom", "web-identity", "iot": got "ecs"`,
   );
   assertEquals(error.param, "method");
   assertThrows(

@@ -721,6 +721,7 @@ Deno.test("calls counts requests per action, requests logs them without secrets,
     AssumeRole: 2,
     GetCallerIdentity: 2,
     GetSessionToken: 1,
+    AssumeRoleWithWebIdentity: 0,
     total: 5,
   });
   assertEquals(sts.requests.length, 5);

@@ -15,6 +15,7 @@ export const _STS_ACTIONS = [
   "AssumeRole",
   "GetCallerIdentity",
   "GetSessionToken",
+  "AssumeRoleWithWebIdentity",
 ] as const;
 
 /** One of {@linkcode _STS_ACTIONS}. */
@@ -23,7 +24,6 @@ export type _StsAction = typeof _STS_ACTIONS[number];
 /** Real STS actions this endpoint does not implement. */
 export const _UNSUPPORTED_STS_ACTIONS: ReadonlySet<string> = new Set([
   "AssumeRoleWithSAML",
-  "AssumeRoleWithWebIdentity",
   "AssumeRoot",
   "DecodeAuthorizationMessage",
   "GetAccessKeyInfo",

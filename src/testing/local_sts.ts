@@ -33,6 +33,12 @@ import {
   _UNSUPPORTED_STS_ACTIONS,
   _Violations,
 } from "./_sts_rules.ts";
+import {
+  _assumeRoleWithWebIdentity,
+  _WEB_IDENTITY_FAULTS,
+  type LocalWebIdentityOptions,
+} from "./_web_identity.ts";
+export type { LocalWebIdentityOptions } from "./_web_identity.ts";
 
 /**
  * Options of {@linkcode startLocalSts}.
@@ -87,6 +93,12 @@ export interface LocalStsOptions {
    * ("Signature expired"), as AWS does with 900. @default {undefined} (not checked)
    */
   maxRequestSkewSeconds?: number;
+  /**
+   * `AssumeRoleWithWebIdentity`: the issuers, audiences and HS256 key that
+   * tokens (see `mintWebIdentityToken`) are checked against.
+   * @default {{}} (the defaults of `mintWebIdentityToken`)
+   */
+  webIdentity?: LocalWebIdentityOptions;
 }
 
 /**
@@ -126,6 +138,9 @@ export interface LocalStsFault {
    * - `"outage"`: 503 `ServiceUnavailable`
    * - `"expired-token"`: 403 `ExpiredToken`
    * - `"malformed"`: 200 with a broken XML body
+   * - `"invalid-identity-token"`: 400 `InvalidIdentityToken`
+   * - `"idp-communication-error"`: 400 `IDPCommunicationError`
+   * - `"idp-rejected-claim"`: 403 `IDPRejectedClaim`
    */
   kind:
     | "throttle"
@@ -135,7 +150,10 @@ export interface LocalStsFault {
     | "hang"
     | "outage"
     | "expired-token"
-    | "malformed";
+    | "malformed"
+    | "invalid-identity-token"
+    | "idp-communication-error"
+    | "idp-rejected-claim";
   /** How many matching requests it hits. @default {undefined} (until {@linkcode LocalSts.clearFaults}) */
   times?: number;
   /** The actions it hits, e.g. `["AssumeRole"]`. @default {undefined} (all) */
@@ -164,6 +182,8 @@ export interface LocalStsCalls {
   GetCallerIdentity: number;
   /** `GetSessionToken` requests. */
   GetSessionToken: number;
+  /** `AssumeRoleWithWebIdentity` requests. */
+  AssumeRoleWithWebIdentity: number;
   /** The sum of the above. */
   total: number;
 }
@@ -326,6 +346,7 @@ const FAULT_KINDS: ReadonlySet<string> = new Set([
   "outage",
   "expired-token",
   "malformed",
+  ...Object.keys(_WEB_IDENTITY_FAULTS),
 ]);
 
 interface UserPrincipal {
@@ -430,6 +451,7 @@ class LocalStsServer implements LocalSts {
     AssumeRole: 0,
     GetCallerIdentity: 0,
     GetSessionToken: 0,
+    AssumeRoleWithWebIdentity: 0,
     total: 0,
   };
   readonly #requests: LocalStsRequestRecord[] = [];
@@ -440,6 +462,7 @@ class LocalStsServer implements LocalSts {
   readonly #mfaUsed = new Map<string, Set<number>>();
   readonly #mfaRequiredRoles: ReadonlySet<string>;
   readonly #maxRequestSkewSeconds: number | undefined;
+  readonly #webIdentity: LocalWebIdentityOptions;
   readonly #issued = new Map<string, IssuedKey>();
   #faults: { fault: LocalStsFault; remaining: number }[] = [];
   #latencyMs: number;
@@ -467,6 +490,7 @@ class LocalStsServer implements LocalSts {
     this.#mfaDevices = mfaDevices;
     this.#mfaRequiredRoles = new Set(options.mfaRequiredRoles ?? []);
     this.#maxRequestSkewSeconds = options.maxRequestSkewSeconds;
+    this.#webIdentity = structuredClone(options.webIdentity ?? {});
     this.#latencyMs = options.latencyMs ?? 0;
     this.#dateSkewSeconds = options.dateSkewSeconds ?? 0;
     this.#credentialLifetimeSeconds = options.credentialLifetimeSeconds;
@@ -557,6 +581,7 @@ class LocalStsServer implements LocalSts {
     this.#calls.AssumeRole = 0;
     this.#calls.GetCallerIdentity = 0;
     this.#calls.GetSessionToken = 0;
+    this.#calls.AssumeRoleWithWebIdentity = 0;
     this.#calls.total = 0;
     this.#requests.length = 0;
   }
@@ -791,6 +816,17 @@ class LocalStsServer implements LocalSts {
     const fault = this.#takeFault(stsAction);
     if (fault) return this.#faultOutcome(fault, stsAction, requestId);
 
+    if (stsAction === "AssumeRoleWithWebIdentity") {
+      const answer = _assumeRoleWithWebIdentity(
+        params,
+        this.#webIdentity,
+        this.#credentialLifetimeSeconds !== undefined,
+        (principal, duration) =>
+          this.#issue(principal, this.#lifetime(duration, 3600)),
+      );
+      if ("error" in answer) throw new StsError(...answer.error);
+      return this.#ok(stsAction, answer.result, requestId);
+    }
     const principal = await this.#authenticate(request, params);
     switch (stsAction) {
       case "GetCallerIdentity":
@@ -880,6 +916,8 @@ class LocalStsServer implements LocalSts {
       case "drop":
       case "hang":
         return { status: 0, body: "", fault: kind, special: kind };
+      default:
+        return error(new StsError(..._WEB_IDENTITY_FAULTS[kind]!));
     }
   }
 

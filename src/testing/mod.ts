@@ -35,3 +35,5 @@
 
 export * from "./local_sts.ts";
 export * from "./totp.ts";
+export * from "./web_identity_token.ts";
+export * from "./local_iot.ts";

@@ -1,0 +1,134 @@
+/**
+ * Private helpers shared by the sessions that call STS: send a command and
+ * keep the reply's `Date` header (rule 7: lifetime is measured against the
+ * server's clock), then check and map the `Credentials` of the reply.
+ *
+ * @module
+ */
+
+import { type _FetchResult, _MAX_DATE_SKEW_MS } from "./_refresher.ts";
+import { BRSRefreshError } from "./errors.ts";
+
+/** How far an Expiration may lie beyond the requested duration before it is capped. */
+const _EXPIRATION_SLACK_MS = 300_000;
+
+/** The raw `Date` header of an HTTP response from the SDK, `null` when absent. */
+export function _rawHeaderDate(response: unknown): string | null {
+  const headers =
+    (response as { headers?: Record<string, unknown> } | undefined)
+      ?.headers;
+  if (headers === undefined || headers === null) return null;
+  const raw = headers["date"] ?? headers["Date"];
+  return typeof raw === "string" ? raw : null;
+}
+
+/** The parts of an SDK command and client this module uses. */
+interface _Command {
+  middlewareStack: {
+    add(
+      middleware: (
+        next: (args: unknown) => Promise<{ response: unknown }>,
+      ) => (args: unknown) => Promise<{ response: unknown }>,
+      options: { step: "deserialize"; name: string; priority: "low" },
+    ): void;
+  };
+}
+
+/**
+ * Sends `command` with `client` and returns the reply with the raw `Date`
+ * header of the HTTP response (the engine checks it).
+ *
+ * @typeParam R The command's output type.
+ * @param client An SDK client (`STSClient`).
+ * @param command An SDK command.
+ * @param signal Aborts the call.
+ * @returns The reply and its `Date` header, `null` when absent.
+ */
+export async function _sendWithDateHeader<R>(
+  client: { send(command: never, options: never): Promise<unknown> },
+  command: object,
+  signal: AbortSignal,
+): Promise<{ reply: R; dateHeader: string | null }> {
+  let dateHeader: string | null = null;
+  (command as _Command).middlewareStack.add(
+    (next) => async (args) => {
+      const out = await next(args);
+      dateHeader = _rawHeaderDate(out.response);
+      return out;
+    },
+    { step: "deserialize", name: "brsCaptureDateHeader", priority: "low" },
+  );
+  const reply = await client.send(
+    command as never,
+    { abortSignal: signal } as never,
+  ) as R;
+  return { reply, dateHeader };
+}
+
+/** The `Credentials` member of an STS reply. */
+export interface _StsCredentials {
+  AccessKeyId?: string | undefined;
+  SecretAccessKey?: string | undefined;
+  SessionToken?: string | undefined;
+  Expiration?: Date | undefined;
+}
+
+/**
+ * Checks the `Credentials` of an STS reply and maps them to the engine's
+ * shape. STS never grants more than was asked: an `Expiration` far beyond the
+ * requested duration (a broken or hostile endpoint) would stop refreshes, so
+ * it is capped, and `warn` says so.
+ *
+ * @param action The STS action, for messages (e.g. `AssumeRole`).
+ * @param c The reply's `Credentials`.
+ * @param dateHeader The reply's raw `Date` header, `null` when absent.
+ * @param requestedSeconds The lifetime asked for.
+ * @param warn Emits a `warning` event.
+ * @returns The credentials and the raw `Date` header.
+ * @throws {BRSRefreshError} If a field is missing.
+ */
+export function _mapStsCredentials(
+  action: string,
+  c: _StsCredentials | undefined,
+  dateHeader: string | null,
+  requestedSeconds: number,
+  warn: (code: string, message: string) => void,
+): _FetchResult {
+  if (
+    !c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken ||
+    !(c.Expiration instanceof Date)
+  ) {
+    throw new BRSRefreshError(
+      `Cannot refresh credentials as the ${action} reply lacks AccessKeyId, SecretAccessKey, SessionToken or Expiration: check the STS endpoint`,
+      { code: "InvalidReply" },
+    );
+  }
+  // The engine checks the header (absent, unparseable, a day off: local time
+  // and a warning); here it only bounds the Expiration.
+  const local = Date.now();
+  const parsed = dateHeader === null ? NaN : new Date(dateHeader).getTime();
+  const base =
+    Number.isNaN(parsed) || Math.abs(parsed - local) > _MAX_DATE_SKEW_MS
+      ? local
+      : parsed;
+  const requested = requestedSeconds * 1000;
+  let expiration = c.Expiration;
+  if (expiration.getTime() > base + requested + _EXPIRATION_SLACK_MS) {
+    expiration = new Date(base + requested);
+    warn(
+      "ExpirationCapped",
+      `The ${action} reply's Expiration is beyond the requested ${
+        requested / 1000
+      } s: the credentials are treated as expiring at ${expiration.toISOString()}; check the STS endpoint`,
+    );
+  }
+  return {
+    credentials: {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration,
+    },
+    dateHeader,
+  };
+}

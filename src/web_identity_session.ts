@@ -1,0 +1,477 @@
+/**
+ * {@linkcode WebIdentityRefreshableSession}: a session whose credentials come
+ * from STS AssumeRoleWithWebIdentity (EKS service accounts, GitHub Actions
+ * OIDC, any OIDC provider) and refresh themselves.
+ *
+ * @module
+ */
+
+import {
+  AssumeRoleWithWebIdentityCommand,
+  type AssumeRoleWithWebIdentityCommandInput,
+  type AssumeRoleWithWebIdentityCommandOutput,
+  STSClient,
+} from "@aws-sdk/client-sts";
+import {
+  _DEFAULT_ROLE_SESSION_NAME,
+  _validateAssumeRoleConfig,
+} from "./_assume_role_config.ts";
+import { _errorCode, type _FetchResult } from "./_refresher.ts";
+import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
+import {
+  _checkOptionalObject,
+  _describeValue,
+  _typeName,
+} from "./_validate.ts";
+import {
+  _callTokenProvider,
+  _envVar,
+  _readTokenFile,
+  _withoutToken,
+} from "./_web_identity_token.ts";
+import {
+  BRSConfigurationError,
+  BRSRefreshError,
+  BRSValidationError,
+} from "./errors.ts";
+import {
+  RefreshableSession,
+  type RefreshableSessionOptions,
+} from "./refreshable_session.ts";
+import type { STSClientConfig } from "./types.ts";
+
+/**
+ * The AssumeRoleWithWebIdentity request of a
+ * {@linkcode WebIdentityRefreshableSession}, with the AWS SDK's field names
+ * (the token itself comes from `webIdentityTokenFile` or
+ * `webIdentityTokenProvider`). Unknown keys are an error.
+ *
+ * @example Usage
+ * ```ts
+ * import type { WebIdentityConfig } from "@brs/session";
+ *
+ * const config: WebIdentityConfig = {
+ *   RoleArn: "arn:aws:iam::123456789012:role/ci",
+ *   RoleSessionName: "github-actions",
+ *   DurationSeconds: 3600,
+ * };
+ * ```
+ */
+export interface WebIdentityConfig {
+  /** The role to assume. @default {the `AWS_ROLE_ARN` environment variable} */
+  RoleArn?: string;
+  /**
+   * The session name: 2-64 characters of `[\w+=,.@-]`.
+   * @default {the `AWS_ROLE_SESSION_NAME` environment variable, else "brs-session"}
+   */
+  RoleSessionName?: string;
+  /** Lifetime of the credentials in seconds, 900-43200. @default {3600} (STS's default) */
+  DurationSeconds?: number;
+  /** An inline session policy (JSON). */
+  Policy?: string;
+  /** Managed session policies. */
+  PolicyArns?: { arn?: string }[];
+  /** For OAuth 2.0 access tokens only: the provider's domain, e.g. `www.amazon.com`. Leave out for OIDC tokens. */
+  ProviderId?: string;
+}
+
+/**
+ * A function that returns the OIDC token (a JWT), e.g. from the GitHub
+ * Actions token endpoint. Called on every refresh, at most once at a time;
+ * `signal` is aborted when the refresh attempt times out or the session
+ * closes.
+ *
+ * @example Usage
+ * ```ts
+ * import type { WebIdentityTokenProvider } from "@brs/session";
+ *
+ * const provider: WebIdentityTokenProvider = async ({ signal }) => {
+ *   signal.throwIfAborted();
+ *   return "eyJhbGciOi..."; // fetched from your identity provider
+ * };
+ * ```
+ */
+export type WebIdentityTokenProvider = (
+  options: { signal: AbortSignal },
+) => string | Promise<string>;
+
+/**
+ * Options of a {@linkcode WebIdentityRefreshableSession}. Give the token as
+ * `webIdentityTokenFile` or `webIdentityTokenProvider` (not both); without
+ * either, the `AWS_WEB_IDENTITY_TOKEN_FILE` environment variable names the
+ * file, as in the AWS SDKs.
+ *
+ * @example Usage
+ * ```ts
+ * import type { WebIdentityRefreshableSessionOptions } from "@brs/session";
+ *
+ * const options: WebIdentityRefreshableSessionOptions = {
+ *   assumeRoleWithWebIdentity: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+ *   webIdentityTokenFile: "/var/run/secrets/eks.amazonaws.com/serviceaccount/token",
+ *   region: "eu-west-1",
+ * };
+ * ```
+ */
+export interface WebIdentityRefreshableSessionOptions
+  extends RefreshableSessionOptions {
+  /**
+   * The AssumeRoleWithWebIdentity request; `RoleArn` and `RoleSessionName`
+   * fall back to `AWS_ROLE_ARN` and `AWS_ROLE_SESSION_NAME`.
+   *
+   * @default {{}}
+   */
+  assumeRoleWithWebIdentity?: WebIdentityConfig;
+  /**
+   * A file holding the token, read again at every refresh (identity
+   * providers such as EKS rotate it). Needs `--allow-read` for the file.
+   *
+   * @default {the `AWS_WEB_IDENTITY_TOKEN_FILE` environment variable}
+   */
+  webIdentityTokenFile?: string;
+  /**
+   * A function returning the token, called at every refresh.
+   *
+   * @default {undefined}
+   */
+  webIdentityTokenProvider?: WebIdentityTokenProvider;
+  /**
+   * Config of the STS client (region, endpoint, retries, ...). The call is
+   * unsigned, so no `credentials` are needed and any given are not used.
+   *
+   * @default {{}}
+   */
+  stsClientConfig?: STSClientConfig;
+}
+
+const _KEYS = [
+  "assumeRoleWithWebIdentity",
+  "webIdentityTokenFile",
+  "webIdentityTokenProvider",
+  "stsClientConfig",
+];
+const _REQUEST_KEYS = [
+  "RoleArn",
+  "RoleSessionName",
+  "DurationSeconds",
+  "Policy",
+  "PolicyArns",
+  "ProviderId",
+];
+const _OWNER = "WebIdentityRefreshableSession";
+const _PATH = "assumeRoleWithWebIdentity";
+
+/** STS errors about the token, by code (the SDK's name and the wire code). */
+const _TOKEN_ERRORS: Record<
+  string,
+  { code: string; recoverable: boolean; what: string; todo: string }
+> = {
+  InvalidIdentityToken: {
+    code: "InvalidIdentityToken",
+    recoverable: false,
+    what: "STS rejected the web identity token",
+    todo:
+      "check the token's issuer, audience and signature against the role's OIDC identity provider",
+  },
+  ExpiredTokenException: {
+    code: "ExpiredTokenException",
+    recoverable: false,
+    what: "the web identity token has expired",
+    todo:
+      "the token is fetched again at every refresh: check that the identity provider rotates it",
+  },
+  IDPRejectedClaim: {
+    code: "IDPRejectedClaim",
+    recoverable: false,
+    what: "the identity provider rejected the token's claims",
+    todo: "check the role's trust policy conditions (aud, sub)",
+  },
+  IDPCommunicationError: {
+    code: "IDPCommunicationError",
+    recoverable: true,
+    what: "STS could not reach the identity provider to check the token",
+    todo: "the refresh is retried with backoff",
+  },
+};
+
+/** Maps an STS error about the token to a typed refresh error, never showing the token. */
+function _mapTokenError(error: unknown, token: string): unknown {
+  const raw = _errorCode(error) ?? "";
+  const known = _TOKEN_ERRORS[raw] ??
+    _TOKEN_ERRORS[raw.replace(/Exception$/, "")];
+  if (known === undefined) return error;
+  const text = _withoutToken(
+    error instanceof Error ? error.message : "",
+    token,
+  ).slice(0, 300);
+  return new BRSRefreshError(
+    `Cannot refresh credentials as ${known.what} (${known.code}${
+      text === "" ? "" : `: ${text}`
+    }): ${known.todo}`,
+    {
+      code: known.code,
+      cause: error,
+      details: { recoverable: known.recoverable },
+    },
+  );
+}
+
+/**
+ * An AWS session for STS AssumeRoleWithWebIdentity whose credentials refresh
+ * themselves, with every rule of the other sessions (one STS call however
+ * many callers, background refresh, static stability, no secret printed).
+ * The call is unsigned: no base credentials are needed. The token is read
+ * from `webIdentityTokenFile` (again at every refresh) or got from
+ * `webIdentityTokenProvider`; `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`
+ * and `AWS_ROLE_SESSION_NAME` fill what the options leave out.
+ *
+ * Refresh errors are `BRSRefreshError`s with the STS code:
+ * `InvalidIdentityToken`, `ExpiredTokenException` and `IDPRejectedClaim`
+ * reach callers at once; `IDPCommunicationError` is retried with backoff. A
+ * missing, unreadable or empty token file is a `BRSConfigurationError` naming
+ * the option. The token never appears in a message, event or printed
+ * session.
+ *
+ * Permissions: `--allow-net` for the STS endpoint, `--allow-read` for the
+ * token file, `--allow-env` for the `AWS_*` variables it reads.
+ *
+ * @example Usage
+ * ```ts
+ * import { WebIdentityRefreshableSession } from "@brs/session";
+ * import { mintWebIdentityToken, startLocalSts } from "@brs/session/testing";
+ * import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using sts = await startLocalSts();
+ * const tokenFile = await Deno.makeTempFile();
+ * await Deno.writeTextFile(tokenFile, mintWebIdentityToken({ subject: "system:serviceaccount:prod:app" }));
+ * await using session = new WebIdentityRefreshableSession({
+ *   assumeRoleWithWebIdentity: { RoleArn: "arn:aws:iam::123456789012:role/app", RoleSessionName: "pod" },
+ *   webIdentityTokenFile: tokenFile,
+ *   stsClientConfig: { endpoint: sts.url },
+ *   region: "us-east-1",
+ * });
+ * const client = session.client(STSClient, { endpoint: sts.url });
+ * const me = await client.send(new GetCallerIdentityCommand({}));
+ * assertEquals(me.Arn, "arn:aws:sts::123456789012:assumed-role/app/pod");
+ * assertEquals(sts.calls.AssumeRoleWithWebIdentity, 1);
+ * await Deno.remove(tokenFile);
+ * ```
+ */
+export class WebIdentityRefreshableSession extends RefreshableSession {
+  /** The AssumeRoleWithWebIdentity request (validated copy, defaults and environment applied). */
+  readonly assumeRoleWithWebIdentity: Readonly<WebIdentityConfig>;
+  /** The token file read at every refresh, or `undefined` with a token function. */
+  readonly webIdentityTokenFile: string | undefined;
+  readonly #tokenParam: string;
+  readonly #tokenProvider: WebIdentityTokenProvider | undefined;
+  readonly #stsClientConfig: Record<string, unknown>;
+  #stsClient: STSClient | undefined;
+
+  /**
+   * Creates the session. With `deferRefresh: false`, the first call starts
+   * at once; otherwise on first use.
+   *
+   * @param options The request, the token's source, STS client config and session options.
+   * @throws {BRSValidationError} If an option or request parameter has a bad type
+   * or value, or is unknown.
+   * @throws {BRSConfigurationError} If no role or no token source is given
+   * (neither in options nor in the environment), or both a file and a function.
+   *
+   * @example Usage
+   * ```ts
+   * import { BRSConfigurationError, WebIdentityRefreshableSession } from "@brs/session";
+   * import { assertThrows } from "@std/assert";
+   *
+   * assertThrows(
+   *   () => new WebIdentityRefreshableSession({
+   *     assumeRoleWithWebIdentity: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+   *     webIdentityTokenFile: "/run/token",
+   *     webIdentityTokenProvider: () => "token",
+   *   }),
+   *   BRSConfigurationError,
+   *   "give one of them",
+   * );
+   * ```
+   */
+  constructor(options: WebIdentityRefreshableSessionOptions) {
+    const o =
+      (options !== null && typeof options === "object"
+        ? options
+        : {}) as Record<string, unknown>;
+    _checkOptionalObject(
+      _OWNER,
+      _PATH,
+      o.assumeRoleWithWebIdentity,
+      '{ RoleArn: "arn:aws:iam::123456789012:role/app" }',
+    );
+    _checkOptionalObject(
+      _OWNER,
+      "stsClientConfig",
+      o.stsClientConfig,
+      '{ region: "eu-west-1" }',
+    );
+    const given = { ...(o.assumeRoleWithWebIdentity as object | undefined) } as
+      & WebIdentityConfig
+      & Record<string, unknown>;
+    if (given.RoleArn === undefined) {
+      const fromEnv = _envVar("AWS_ROLE_ARN");
+      if (fromEnv === undefined) {
+        throw new BRSConfigurationError(
+          `Cannot create ${_OWNER} as no role is given: set '${_PATH}.RoleArn' or the AWS_ROLE_ARN environment variable (and grant --allow-env=AWS_ROLE_ARN)`,
+          { param: `${_PATH}.RoleArn` },
+        );
+      }
+      given.RoleArn = fromEnv;
+    }
+    given.RoleSessionName ??= _envVar("AWS_ROLE_SESSION_NAME") ??
+      _DEFAULT_ROLE_SESSION_NAME;
+    const request = _validateAssumeRoleConfig(
+      given,
+      _PATH,
+      _REQUEST_KEYS,
+    ) as WebIdentityConfig;
+    const providerId = request.ProviderId;
+    if (
+      providerId !== undefined &&
+      (typeof providerId !== "string" || providerId.length < 4 ||
+        providerId.length > 2048)
+    ) {
+      throw new BRSValidationError(
+        `Cannot create ${_OWNER} as '${_PATH}.ProviderId' must be a domain of 4-2048 characters such as "www.amazon.com", or left out for OIDC tokens: got ${
+          _describeValue(providerId)
+        }`,
+        { param: `${_PATH}.ProviderId` },
+      );
+    }
+    const file = o.webIdentityTokenFile;
+    const provider = o.webIdentityTokenProvider;
+    if (file !== undefined && (typeof file !== "string" || file === "")) {
+      throw new BRSValidationError(
+        `Cannot create ${_OWNER} as 'webIdentityTokenFile' must be the path of the token file, a non-empty string: got ${
+          _typeName(file)
+        }`,
+        { param: "webIdentityTokenFile" },
+      );
+    }
+    if (provider !== undefined && typeof provider !== "function") {
+      throw new BRSValidationError(
+        `Cannot create ${_OWNER} as 'webIdentityTokenProvider' must be a function returning the OIDC token: got ${
+          _typeName(provider)
+        }`,
+        { param: "webIdentityTokenProvider" },
+      );
+    }
+    if (file !== undefined && provider !== undefined) {
+      throw new BRSConfigurationError(
+        `Cannot create ${_OWNER} as both 'webIdentityTokenFile' and 'webIdentityTokenProvider' are set: give one of them`,
+        { param: "webIdentityTokenFile" },
+      );
+    }
+    let tokenFile = file as string | undefined;
+    let tokenParam = "webIdentityTokenFile";
+    if (tokenFile === undefined && provider === undefined) {
+      tokenFile = _envVar("AWS_WEB_IDENTITY_TOKEN_FILE");
+      tokenParam = "AWS_WEB_IDENTITY_TOKEN_FILE";
+      if (tokenFile === undefined) {
+        throw new BRSConfigurationError(
+          `Cannot create ${_OWNER} as no token source is given: set 'webIdentityTokenFile' or 'webIdentityTokenProvider', or the AWS_WEB_IDENTITY_TOKEN_FILE environment variable (and grant --allow-env=AWS_WEB_IDENTITY_TOKEN_FILE)`,
+          { param: "webIdentityTokenFile" },
+        );
+      }
+    }
+    const config = (o.stsClientConfig ?? {}) as Record<string, unknown>;
+    super(options, _KEYS, {
+      kind: _OWNER,
+      region: typeof config.region === "string" ? config.region : undefined,
+    });
+    this.assumeRoleWithWebIdentity = Object.freeze(request);
+    this.webIdentityTokenFile = tokenFile;
+    this.#tokenParam = tokenParam;
+    this.#tokenProvider = provider as WebIdentityTokenProvider | undefined;
+    const { credentials: _credentials, ...rest } = config;
+    this.#stsClientConfig = rest;
+  }
+
+  #client(): STSClient {
+    if (this.#stsClient === undefined) {
+      const region = this.regionName;
+      this.#stsClient = new STSClient({
+        ...(region === undefined ? {} : { region }),
+        ...this.#stsClientConfig,
+      });
+    }
+    return this.#stsClient;
+  }
+
+  /**
+   * Gets the token and calls AssumeRoleWithWebIdentity (unsigned).
+   *
+   * @param signal Aborts the call.
+   * @returns The new credentials and the reply's `Date`.
+   *
+   * @ignore
+   */
+  protected override async _fetchCredentials(
+    signal: AbortSignal,
+  ): Promise<_FetchResult> {
+    const token = this.#tokenProvider === undefined
+      ? await _readTokenFile(this.webIdentityTokenFile!, this.#tokenParam)
+      : await _callTokenProvider(this.#tokenProvider, signal);
+    const input = {
+      ...this.assumeRoleWithWebIdentity,
+      WebIdentityToken: token,
+    } as AssumeRoleWithWebIdentityCommandInput;
+    try {
+      const { reply, dateHeader } = await _sendWithDateHeader<
+        AssumeRoleWithWebIdentityCommandOutput
+      >(this.#client(), new AssumeRoleWithWebIdentityCommand(input), signal);
+      return _mapStsCredentials(
+        "AssumeRoleWithWebIdentity",
+        reply.Credentials,
+        dateHeader,
+        this.assumeRoleWithWebIdentity.DurationSeconds ?? 3600,
+        (code, message) => this._warn(code, message),
+      );
+    } catch (error) {
+      throw _mapTokenError(error, token);
+    }
+  }
+
+  /**
+   * The `whoami` client uses the STS client config.
+   *
+   * @returns A config without `credentials`.
+   *
+   * @ignore
+   */
+  protected override _identityClientConfig(): Record<string, unknown> {
+    return { ...this.#stsClientConfig };
+  }
+
+  /**
+   * Destroys the STS client.
+   *
+   * @ignore
+   */
+  protected override _onClose(): void {
+    this.#stsClient?.destroy();
+    this.#stsClient = undefined;
+  }
+
+  /**
+   * Secret-free facts for printing.
+   *
+   * @returns The base facts plus the role and where the token comes from.
+   *
+   * @ignore
+   */
+  protected override _describe(): Record<string, unknown> {
+    return {
+      ...super._describe(),
+      assumeRoleWithWebIdentity: { ...this.assumeRoleWithWebIdentity },
+      webIdentityTokenSource: this.#tokenProvider === undefined
+        ? { file: this.webIdentityTokenFile }
+        : "webIdentityTokenProvider",
+    };
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Shared helpers of the session tests: a clock moved by hand and a recorder
+ * of everything a session prints or emits (for secret scans).
+ *
+ * @module
+ */
+
+import type { Clock } from "../../mod.ts";
+
+/** Real time plus an offset the test moves by hand. */
+export class ManualClock implements Clock {
+  /** Milliseconds added to both clocks. */
+  offset = 0;
+  /** Wall clock. */
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  /** Monotonic clock. */
+  monotonic(): number {
+    return performance.now() + this.offset;
+  }
+}
+
+/**
+ * Records every `refresh`, `refresh-error` and `warning` event of `session`
+ * as `Deno.inspect` and JSON text into `texts`.
+ *
+ * @param session The session (an EventTarget).
+ * @param texts Where the texts go.
+ */
+export function recordEvents(session: EventTarget, texts: string[]): void {
+  for (const type of ["refresh", "refresh-error", "warning"]) {
+    session.addEventListener(type, (e) => {
+      texts.push(Deno.inspect((e as CustomEvent).detail, { depth: 10 }));
+      texts.push(JSON.stringify((e as CustomEvent).detail));
+    });
+  }
+}
+
+/**
+ * Everything a session and an error print: inspect, JSON and string forms.
+ *
+ * @param session The session.
+ * @param error An error it threw.
+ * @returns The texts.
+ */
+export function printedForms(session: object, error: Error): string[] {
+  return [
+    Deno.inspect(session, { depth: 10 }),
+    JSON.stringify(session),
+    String(session),
+    error.message,
+    Deno.inspect(error, { depth: 10 }),
+    JSON.stringify(error),
+  ];
+}
