@@ -17,6 +17,12 @@ export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 /** A usage, configuration, validation or permission error. */
 export const EXIT_USAGE = 2;
+/** `exec`: the program exists but cannot be run (as a shell does). */
+export const EXIT_CANNOT_RUN = 126;
+/** `exec`: no such program (as a shell does). */
+export const EXIT_NOT_FOUND = 127;
+/** Interrupted by Ctrl-C (SIGINT), e.g. at the MFA prompt. */
+export const EXIT_INTERRUPTED = 130;
 
 function _causes(error: unknown): unknown[] {
   const chain: unknown[] = [];
@@ -31,9 +37,12 @@ function _causes(error: unknown): unknown[] {
 /** The first missing-Deno-permission error in the cause chain, if any. */
 export function _permissionError(error: unknown): Error | undefined {
   for (const item of _causes(error)) {
+    // Deno 2 reports a missing permission as NotCapable; PermissionDenied is
+    // the OS refusing (a file mode), reported as such
+    if (item instanceof Deno.errors.NotCapable) return item;
     if (
-      item instanceof Deno.errors.NotCapable ||
-      item instanceof Deno.errors.PermissionDenied
+      item instanceof Deno.errors.PermissionDenied &&
+      /--allow-\w+/.test(item.message)
     ) return item;
     // the AWS SDK may copy the message into an error of its own
     if (
@@ -74,6 +83,17 @@ function _isUsageClass(error: unknown): boolean {
  * that is not allowed) and missing permissions; 1 for everything else.
  */
 export function _exitCodeFor(error: unknown): number {
+  if (
+    _causes(error).some((e) =>
+      e instanceof BRSError && e.code === "Interrupted"
+    )
+  ) return EXIT_INTERRUPTED;
+  if (error instanceof BRSError && error.code === "ProgramNotFound") {
+    return EXIT_NOT_FOUND;
+  }
+  if (error instanceof BRSError && error.code === "ProgramNotRunnable") {
+    return EXIT_CANNOT_RUN;
+  }
   if (_permissionError(error)) return EXIT_USAGE;
   if (_isUsageClass(error)) return EXIT_USAGE;
   if (error instanceof BRSRefreshError && _isUsageClass(error.cause)) {

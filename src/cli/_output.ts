@@ -52,3 +52,8 @@ export async function _err(text: string): Promise<void> {
   const line = text.endsWith("\n") ? text : `${text}\n`;
   await _sinks.stderr.write(_encoder.encode(_scrub(line)));
 }
+
+/** Writes a prompt to stderr as is (no newline added). */
+export async function _prompt(text: string): Promise<void> {
+  await _sinks.stderr.write(_encoder.encode(_scrub(text)));
+}

@@ -16,6 +16,11 @@
  */
 
 import { BRSConfigurationError } from "../errors.ts";
+import {
+  _awsConfigPath,
+  _awsCredentialsPath,
+  _readAwsIni,
+} from "./_aws_ini.ts";
 
 /** One profile, from either source, with values type-checked. */
 export interface _Profile {
@@ -49,7 +54,19 @@ export interface _Profile {
   advisory_timeout?: number;
   /** `mandatory_timeout` in seconds. */
   mandatory_timeout?: number;
-  /** The line of each key in the file (TOML only), for error messages. */
+  /** `credential_source` (~/.aws/config): where the base credentials come from. */
+  credential_source?: "Environment" | "Ec2InstanceMetadata" | "EcsContainer";
+  /** `web_identity_token_file` (~/.aws/config). */
+  web_identity_token_file?: string;
+  /** `credential_process` (~/.aws/config): not run by brs, but a profile that has it may be the one that started brs. */
+  credential_process?: string;
+  /** `sts_regional_endpoints` (~/.aws/config): `regional` or `legacy`. */
+  sts_regional_endpoints?: string;
+  /** Whether the profile holds static keys (~/.aws/credentials or config). */
+  has_keys?: boolean;
+  /** Keys of an ~/.aws/config profile that no AWS tool knows (warned about when used). */
+  unknown_keys?: string[];
+  /** The line of each key in the file, for error messages. */
   lines: Record<string, number>;
 }
 
@@ -255,48 +272,158 @@ export async function _loadTomlProfiles(
   return profiles;
 }
 
-/** The path of the AWS config file (`AWS_CONFIG_FILE` or `~/.aws/config`). */
-export function _awsConfigPath(): string {
-  return Deno.env.get("AWS_CONFIG_FILE") ??
-    `${Deno.env.get("HOME") ?? "~"}/.aws/config`;
-}
+/** Keys of an `~/.aws/config` profile that brs uses. */
+const _AWS_USED_KEYS = [
+  "role_arn",
+  "source_profile",
+  "credential_source",
+  "web_identity_token_file",
+  "role_session_name",
+  "duration_seconds",
+  "external_id",
+  "mfa_serial",
+  "mfa_process",
+  "region",
+  "endpoint_url",
+  "sts_regional_endpoints",
+];
 
 /**
- * Reads the profiles of `~/.aws/config` with the SDK's ini loader (loaded on
- * demand). Every profile is returned; role profiles have `role_arn`.
+ * Keys the AWS CLI, the SDKs and aws-vault know that brs leaves to them
+ * (no warning when a used profile holds them).
+ */
+const _AWS_OTHER_KEYS = new Set([
+  "output",
+  "cli_pager",
+  "cli_timestamp_format",
+  "cli_auto_prompt",
+  "cli_binary_format",
+  "cli_history",
+  "ca_bundle",
+  "parameter_validation",
+  "tcp_keepalive",
+  "max_attempts",
+  "retry_mode",
+  "credential_process",
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "aws_security_token",
+  "aws_account_id",
+  "sso_session",
+  "sso_account_id",
+  "sso_role_name",
+  "sso_region",
+  "sso_start_url",
+  "sso_registration_scopes",
+  "ignore_configure_endpoints",
+  "services",
+  "s3",
+  "use_dualstack_endpoint",
+  "use_fips_endpoint",
+  "ec2_metadata_service_endpoint",
+  "ec2_metadata_service_endpoint_mode",
+  "ec2_metadata_v1_disabled",
+  "metadata_service_timeout",
+  "metadata_service_num_attempts",
+  "api_versions",
+  "defaults_mode",
+  "sdk_ua_app_id",
+  "request_min_compression_size_bytes",
+  "disable_request_compression",
+  "account_id_endpoint_mode",
+  "request_checksum_calculation",
+  "response_checksum_validation",
+  "sigv4a_signing_region_set",
+  "auth_scheme_preference",
+  "include_profile",
+  "parent_profile",
+  "session_tags",
+  "transitive_session_tags",
+  "source_identity",
+  "login_session",
+]);
+
+/** The values `credential_source` may take (as in the AWS CLI). */
+export const _CREDENTIAL_SOURCES = [
+  "Environment",
+  "Ec2InstanceMetadata",
+  "EcsContainer",
+] as const;
+
+export { _awsConfigPath };
+
+/**
+ * Reads the profiles of `~/.aws/config` (`AWS_CONFIG_FILE`) with the keys
+ * brs uses, and marks the profiles of `~/.aws/credentials`
+ * (`AWS_SHARED_CREDENTIALS_FILE`) that hold keys. No AWS SDK module is
+ * loaded. A broken file names its file and line.
  */
 export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
   const file = _awsConfigPath();
-  const { loadSharedConfigFiles } = await import(
-    "@smithy/shared-ini-file-loader"
-  );
-  const { configFile } = await loadSharedConfigFiles({ ignoreCache: true });
+  const config = await _readAwsIni(file, "config");
+  const credentials = await _readAwsIni(_awsCredentialsPath(), "credentials");
   const profiles = new Map<string, _Profile>();
-  for (const [name, section] of Object.entries(configFile)) {
-    const values = section as Record<string, string | undefined>;
-    const duration = values.duration_seconds;
-    const durationSeconds = duration === undefined
-      ? undefined
-      : Number(duration);
+  for (const section of config.values()) {
+    if (!section.isProfile) continue;
+    const v = section.values;
+    const duration = v.duration_seconds;
     if (duration !== undefined && !/^\d+$/.test(duration)) {
       throw _configError(
-        `Cannot use '${file}': profile '${name}' key 'duration_seconds' must be an integer: got '${duration}'`,
-        `${name}.duration_seconds`,
+        `Cannot use '${file}' line ${section.lines.duration_seconds}: profile '${section.name}' key 'duration_seconds' must be an integer: got '${duration}'`,
+        `${section.name}.duration_seconds`,
       );
     }
-    profiles.set(name, {
-      name,
+    const source = v.credential_source;
+    if (
+      source !== undefined &&
+      !(_CREDENTIAL_SOURCES as readonly string[]).includes(source)
+    ) {
+      throw _configError(
+        `Cannot use '${file}' line ${section.lines.credential_source}: profile '${section.name}' key 'credential_source' must be one of ${
+          _CREDENTIAL_SOURCES.join(", ")
+        }: got '${source}'`,
+        `${section.name}.credential_source`,
+      );
+    }
+    profiles.set(section.name, {
+      name: section.name,
       source: "aws",
       file,
-      role_arn: values.role_arn,
-      role_session_name: values.role_session_name,
-      serial_number: values.mfa_serial,
-      source_profile: values.source_profile,
-      external_id: values.external_id,
-      duration_seconds: durationSeconds,
-      region: values.region,
-      endpoint_url: undefined,
-      lines: {},
+      role_arn: v.role_arn,
+      role_session_name: v.role_session_name,
+      serial_number: v.mfa_serial,
+      mfa_command: v.mfa_process,
+      source_profile: v.source_profile,
+      credential_source: source as _Profile["credential_source"],
+      web_identity_token_file: v.web_identity_token_file,
+      credential_process: v.credential_process,
+      external_id: v.external_id,
+      duration_seconds: duration === undefined ? undefined : Number(duration),
+      region: v.region,
+      endpoint_url: v.endpoint_url,
+      sts_regional_endpoints: v.sts_regional_endpoints,
+      has_keys: credentials.get(section.name)?.values.aws_access_key_id !==
+          undefined || v.aws_access_key_id !== undefined,
+      unknown_keys: Object.keys(v).filter((k) =>
+        !_AWS_USED_KEYS.includes(k) && !_AWS_OTHER_KEYS.has(k)
+      ),
+      lines: {
+        ...section.lines,
+        serial_number: section.lines.mfa_serial ?? 0,
+        mfa_command: section.lines.mfa_process ?? 0,
+      },
+    });
+  }
+  for (const section of credentials.values()) {
+    if (profiles.has(section.name)) continue;
+    profiles.set(section.name, {
+      name: section.name,
+      source: "aws",
+      file: _awsCredentialsPath(),
+      has_keys: section.values.aws_access_key_id !== undefined,
+      unknown_keys: [],
+      lines: section.lines,
     });
   }
   return profiles;

@@ -13,6 +13,7 @@ import { createMfaTokenSource } from "../mfa.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
+import { _promptMfaCode } from "./_tty_prompt.ts";
 import {
   _awsConfigPath,
   _configLocation,
@@ -45,6 +46,10 @@ export interface _Request {
   endpointUrl?: string;
   /** AWS profile of the base credentials. */
   sourceProfile?: string;
+  /** `credential_source` of an ~/.aws/config role profile. */
+  credentialSource?: "Environment" | "Ec2InstanceMetadata" | "EcsContainer";
+  /** `web_identity_token_file` of an ~/.aws/config role profile: the role is assumed with AssumeRoleWithWebIdentity. */
+  webIdentityTokenFile?: string;
   /** Advisory window in seconds. */
   advisoryTimeout?: number;
   /** Mandatory window in seconds. */
@@ -152,6 +157,31 @@ export function _checkEndpoint(
   return value;
 }
 
+/** The environment variables that select a profile, in order, after `--profile`. */
+export const _PROFILE_VARIABLES = [
+  "BRS_PROFILE",
+  "AWS_PROFILE",
+  "AWS_DEFAULT_PROFILE",
+] as const;
+
+/**
+ * The profile name the user asked for: `--profile`, then `BRS_PROFILE`,
+ * `AWS_PROFILE`, `AWS_DEFAULT_PROFILE` (as the AWS CLI does), with where it
+ * came from.
+ */
+export function _selectProfile(
+  flags: { profile?: string },
+): { name: string; origin: string; fromEnv: boolean } | undefined {
+  if (flags.profile !== undefined) {
+    return { name: flags.profile, origin: "--profile", fromEnv: false };
+  }
+  for (const variable of _PROFILE_VARIABLES) {
+    const value = Deno.env.get(variable);
+    if (value) return { name: value, origin: variable, fromEnv: true };
+  }
+  return undefined;
+}
+
 /**
  * Resolves flags (which win) and the profile into a checked request.
  *
@@ -161,33 +191,65 @@ export function _checkEndpoint(
 export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
   const location = _configLocation(flags.config);
   const toml = await _loadTomlProfiles(location);
-  const profileName = flags.profile ?? Deno.env.get("BRS_PROFILE") ??
-    (flags.roleArn === undefined && toml.has("default")
+  const aws = await _loadAwsProfiles();
+  const selected = _selectProfile(flags);
+  const profileName = selected?.name ??
+    (flags.roleArn === undefined &&
+        (toml.has("default") || aws.get("default")?.role_arn !== undefined)
       ? "default"
       : undefined);
+  const origin = selected?.origin ?? "the default profile";
   let profile: _Profile | undefined;
   let sourceProfile: string | undefined;
   if (profileName !== undefined) {
-    profile = toml.get(profileName);
-    if (profile === undefined) {
-      const aws = await _loadAwsProfiles();
-      profile = aws.get(profileName);
-      if (profile === undefined) {
-        throw new BRSConfigurationError(
-          `Cannot find profile '${profileName}' in '${location.path}' or '${_awsConfigPath()}': run 'brs profiles' to list the profiles`,
-          { param: "--profile", code: "ProfileNotFound" },
+    const fromToml = toml.get(profileName);
+    const fromAws = aws.get(profileName);
+    if (fromToml !== undefined && fromAws?.role_arn !== undefined) {
+      throw new BRSConfigurationError(
+        `Cannot use profile '${profileName}' (from ${origin}) as it names two role profiles, one in '${fromToml.file}' and one in '${fromAws.file}': rename one of them`,
+        { param: "--profile", code: "AmbiguousProfile" },
+      );
+    }
+    profile = fromToml ?? fromAws;
+    if (
+      profile?.source === "aws" && selected?.fromEnv &&
+      profile.role_arn === undefined && profile.credential_process !== undefined
+    ) {
+      // The profile whose credential_process started us (AWS_PROFILE=brs aws
+      // ...): it is neither our profile nor our base credentials.
+      profile = undefined;
+    } else if (profile === undefined) {
+      throw new BRSConfigurationError(
+        `Cannot find profile '${profileName}' (from ${origin}) in '${location.path}' or '${_awsConfigPath()}': run 'brs profiles' to list the profiles`,
+        { param: "--profile", code: "ProfileNotFound" },
+      );
+    } else if (profile.source === "aws") {
+      for (const key of profile.unknown_keys ?? []) {
+        await _err(
+          `brs: warning: Ignoring unknown key '${key}' of profile '${profile.name}' in '${profile.file}' line ${
+            profile.lines[key] ?? 0
+          }`,
         );
       }
       if (profile.role_arn === undefined) {
         if (flags.roleArn === undefined) {
           throw new BRSConfigurationError(
-            `Cannot use profile '${profileName}' of '${profile.file}' as it has no role_arn: give --role-arn ARN to assume a role with its credentials`,
+            `Cannot use profile '${profileName}' (from ${origin}) of '${profile.file}' as it has no role_arn: give --role-arn ARN to assume a role with its credentials`,
             { param: "--profile" },
           );
         }
         sourceProfile = profileName;
       }
     }
+  }
+  if (
+    profile?.credential_source !== undefined &&
+    profile.source_profile !== undefined
+  ) {
+    throw new BRSConfigurationError(
+      `Cannot use profile '${profile.name}' of '${profile.file}' as it has both source_profile and credential_source: keep one`,
+      { param: "credential_source" },
+    );
   }
   const roleArn = _checkString(
     "role ARN",
@@ -249,7 +311,9 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
   );
   const endpointUrl = _checkEndpoint(
     _pick(flags.endpointUrl, "--endpoint-url", profile, "endpoint_url"),
-  );
+  ) ?? (profile?.sts_regional_endpoints === "legacy"
+    ? "https://sts.amazonaws.com"
+    : undefined);
   const advisoryTimeout = _checkInt(
     "advisory timeout",
     _pick(undefined, "advisory_timeout", profile, "advisory_timeout"),
@@ -275,14 +339,6 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
       { param: "--serial-number" },
     );
   }
-  if (serialNumber !== undefined && mfaCommand === undefined) {
-    throw new BRSConfigurationError(
-      `Cannot get MFA codes for device ${
-        JSON.stringify(serialNumber)
-      } from ${serialPick.origin} as no MFA command is given: add --mfa-command or mfa_command (e.g. "ykman oath accounts code -s NAME")`,
-      { param: "--mfa-command" },
-    );
-  }
   const allowedCommands = profile?.allowed_commands ?? [];
   if (mfaCommand !== undefined) {
     // Checks the command (allowlist, no shell syntax) on every path, also
@@ -301,6 +357,8 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
     region,
     endpointUrl,
     sourceProfile: sourceProfile ?? profile?.source_profile,
+    credentialSource: profile?.credential_source,
+    webIdentityTokenFile: profile?.web_identity_token_file,
     advisoryTimeout,
     mandatoryTimeout,
   };
@@ -325,11 +383,12 @@ export function _knownRegion(request: _Request): string | undefined {
  */
 export function _cacheMaterial(request: _Request): Record<string, unknown> {
   const envKey = Deno.env.get("AWS_ACCESS_KEY_ID");
-  const awsProfile = Deno.env.get("AWS_PROFILE");
   const base = request.sourceProfile !== undefined
     ? `profile:${request.sourceProfile}`
-    : awsProfile
-    ? `profile:${awsProfile}`
+    : request.credentialSource !== undefined
+    ? `source:${request.credentialSource}`
+    : request.webIdentityTokenFile !== undefined
+    ? `web-identity:${request.webIdentityTokenFile}`
     : envKey
     ? `key:${envKey}`
     : "profile:default";
@@ -344,6 +403,55 @@ export function _cacheMaterial(request: _Request): Record<string, unknown> {
     region: _stsRegion(request),
     base,
   };
+}
+
+/**
+ * The variable that marks the processes started by a base-credential lookup
+ * of brs (a `credential_process`): a brs that finds it set stops at once,
+ * as it would otherwise loop on itself.
+ */
+export const _LOOKUP_MARKER = "BRS_CREDENTIAL_LOOKUP";
+
+/** Fails at once inside a base-credential lookup of another brs. */
+export function _checkNotNested(): void {
+  const pid = Deno.env.get(_LOOKUP_MARKER);
+  if (pid === undefined) return;
+  throw new BRSConfigurationError(
+    `Cannot get credentials as brs was started by the base-credential lookup of another brs (pid ${pid}): a credential_process loop; give brs its base credentials another way (source_profile or credential_source in its profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or keys in [default]) than a profile whose credential_process runs brs`,
+    { code: "CredentialLoop", param: _LOOKUP_MARKER },
+  );
+}
+
+async function _credentialSourceProvider(
+  source: NonNullable<_Request["credentialSource"]>,
+): Promise<unknown> {
+  const providers = await import("@aws-sdk/credential-providers");
+  switch (source) {
+    case "Environment":
+      return providers.fromEnv();
+    case "Ec2InstanceMetadata":
+      return providers.fromInstanceMetadata();
+    case "EcsContainer":
+      return providers.fromContainerMetadata();
+  }
+}
+
+async function _webIdentitySession(r: _Request): Promise<_SessionLike> {
+  const [{ fromTokenFile }, { CustomRefreshableSession }] = await Promise.all([
+    import("@aws-sdk/credential-providers"),
+    import("../custom_session.ts"),
+  ]);
+  const provider = fromTokenFile({
+    webIdentityTokenFile: r.webIdentityTokenFile,
+    roleArn: r.roleArn,
+    roleSessionName: r.roleSessionName,
+    durationSeconds: r.durationSeconds,
+    clientConfig: {
+      region: _stsRegion(r),
+      ...(r.endpointUrl !== undefined ? { endpoint: r.endpointUrl } : {}),
+    },
+  });
+  return new CustomRefreshableSession({ provider: () => provider() });
 }
 
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
@@ -419,16 +527,38 @@ export class _CredentialSource {
   }
 
   async #refresh(): Promise<TemporaryCredentials> {
-    this.#session ??= await this.#createSession();
-    return await this.#session.refresh({ force: true });
+    // The SDK writes some warnings (e.g. "Multiple credential sources
+    // detected") with console.warn over several lines: one line each.
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (...data: unknown[]): void => {
+      warnings.push(data.map(String).join(" "));
+    };
+    try {
+      this.#session ??= await this.#createSession();
+      return await this.#session.refresh({ force: true });
+    } finally {
+      console.warn = warn;
+      for (const warning of warnings) {
+        await _err(`brs: warning: ${warning.replace(/\s*\n\s*/g, " ").trim()}`);
+      }
+    }
   }
 
   async #createSession(): Promise<_SessionLike> {
     if (this.#debug) {
       await _err("brs: debug: loading the AWS SDK for a refresh");
     }
-    const { STSRefreshableSession } = await import("../sts_session.ts");
+    // Every process the base-credential lookup starts (a credential_process)
+    // carries the marker, so a brs started that way stops at once. The
+    // profile variables selected our profile; they never pick the base.
+    Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
+    for (const name of _PROFILE_VARIABLES) Deno.env.delete(name);
     const r = this.#request;
+    if (r.webIdentityTokenFile !== undefined) {
+      return await _webIdentitySession(r);
+    }
+    const { STSRefreshableSession } = await import("../sts_session.ts");
     const assumeRole: Record<string, unknown> = {
       RoleArn: r.roleArn,
       RoleSessionName: r.roleSessionName,
@@ -443,6 +573,11 @@ export class _CredentialSource {
     if (r.sourceProfile !== undefined) {
       stsClientConfig.profile = r.sourceProfile;
     }
+    if (r.credentialSource !== undefined) {
+      stsClientConfig.credentials = await _credentialSourceProvider(
+        r.credentialSource,
+      );
+    }
     const options: Record<string, unknown> = {
       assumeRole,
       stsClientConfig,
@@ -451,6 +586,8 @@ export class _CredentialSource {
     if (r.mfaCommand !== undefined) {
       options.mfaTokenProvider = r.mfaCommand;
       options.mfaTokenProviderOptions = { allowedCommands: r.allowedCommands };
+    } else if (r.serialNumber !== undefined) {
+      options.mfaTokenProvider = _promptMfaCode;
     }
     if (r.advisoryTimeout !== undefined) {
       options.advisoryTimeout = r.advisoryTimeout;
@@ -512,6 +649,7 @@ export class _CredentialSource {
 export async function _openCredentialSource(
   flags: _SessionFlags,
 ): Promise<{ request: _Request; source: _CredentialSource }> {
+  _checkNotNested();
   const request = await _resolveRequest(flags);
   const source = new _CredentialSource(request, {
     cache: flags.cache,

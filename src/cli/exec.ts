@@ -7,12 +7,14 @@
  */
 
 import { _spawnExecChild } from "../_command.ts";
-import { BRSConfigurationError } from "../errors.ts";
+import { BRSError } from "../errors.ts";
 import { _parseExecArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { _startCredentialServer } from "./_credential_server.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
 import { _knownRegion, _openCredentialSource } from "./_resolve_session.ts";
+import { _childEnvironment } from "./_child_env.ts";
+import { FileCache } from "../file_cache.ts";
 
 const _HELP = `Usage: brs exec [--server] [session flags] -- COMMAND [ARGS...]
 
@@ -39,27 +41,13 @@ Examples:
 
 const _SIGNALS: Deno.Signal[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 
-const _REMOVED_FROM_CHILD = [
-  "AWS_PROFILE",
-  "AWS_DEFAULT_PROFILE",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "AWS_SECURITY_TOKEN",
-  "AWS_CREDENTIAL_EXPIRATION",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-];
-
 /**
  * Runs `exec`.
  *
  * @param args The arguments after `exec`.
  * @returns The child's exit code (128 + signal number if it was killed).
  * @throws {BRSValidationError} Bad flags or values (exit code 2).
- * @throws {BRSConfigurationError} The command does not exist (exit code 2).
+ * @throws {BRSError} `ProgramNotFound` (exit code 127) or `ProgramNotRunnable` (126).
  * @throws {BRSRefreshError} STS failed (exit code 1).
  */
 export async function runExec(args: string[]): Promise<number> {
@@ -68,16 +56,19 @@ export async function runExec(args: string[]): Promise<number> {
     await _out(_HELP);
     return EXIT_OK;
   }
+  // the parent's environment as it was, before the base-credential lookup
+  // consumes the profile variables
+  const parentEnv = Deno.env.toObject();
   const { request, source } = await _openCredentialSource(flags);
-  const env = Deno.env.toObject();
-  for (const name of _REMOVED_FROM_CHILD) delete env[name];
-  const region = _knownRegion(request);
-  if (region !== undefined) {
-    env.AWS_REGION = region;
-    env.AWS_DEFAULT_REGION = region;
-  }
   await using stack = new AsyncDisposableStack();
   stack.defer(() => source.close());
+  const { env } = stack.use(
+    await _childEnvironment(parentEnv, {
+      directory: FileCache.defaultDirectory(),
+      region: _knownRegion(request),
+      marker: request.profileName ?? request.roleArn,
+    }),
+  );
   // Fetch once before starting the child: a failure is reported as ours.
   const credentials = await source.get();
   if (flags.server) {
@@ -125,9 +116,20 @@ export async function runExec(args: string[]): Promise<number> {
   } catch (error) {
     removeListeners();
     if (error instanceof Deno.errors.NotFound) {
-      throw new BRSConfigurationError(
+      throw new BRSError(
         `Cannot run '${program}': no such program on PATH; check the command after '--'`,
-        { param: "command", cause: error },
+        { param: "command", code: "ProgramNotFound", cause: error },
+      );
+    }
+    if (
+      error instanceof Deno.errors.PermissionDenied ||
+      error instanceof Deno.errors.IsADirectory
+    ) {
+      throw new BRSError(
+        `Cannot run '${program}': the operating system refused it (${
+          error.message.split(":")[0]
+        }); check that it is an executable file`,
+        { param: "command", code: "ProgramNotRunnable", cause: error },
       );
     }
     throw error;

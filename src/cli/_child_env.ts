@@ -1,0 +1,140 @@
+/**
+ * The environment of an `exec` child: whatever `~/.aws` and the parent's
+ * environment hold, the child's own default credential chain (AWS CLI v2,
+ * boto3, the AWS SDKs) must end at the credentials brs gives it. Every
+ * variable and file those chains consult before the environment keys or the
+ * container provider is removed or replaced:
+ *
+ * - removed: `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, static keys (replaced by
+ *   ours without `--server`), `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`,
+ *   `AWS_ROLE_SESSION_NAME`, the container variables (replaced by ours with
+ *   `--server`), `AWS_CREDENTIAL_FILE`, brs's own lookup marker;
+ * - `AWS_CONFIG_FILE`: a generated file whose `[default]` keeps the
+ *   non-credential settings (region, output, retries, ...) of the profile
+ *   the parent would have used, without role, source, process, SSO or keys;
+ * - `AWS_SHARED_CREDENTIALS_FILE` and `BOTO_CONFIG`: an empty file;
+ * - `AWS_REGION` / `AWS_DEFAULT_REGION`: the region when known;
+ * - `BRS_EXEC`: the role (or profile) the child runs as, like aws-vault's
+ *   `AWS_VAULT`.
+ *
+ * The files live in a private directory (0700) of the cache directory and
+ * are removed when the child ends.
+ *
+ * @module
+ */
+
+import { _awsConfigPath, _readAwsIni } from "./_aws_ini.ts";
+import { _LOOKUP_MARKER } from "./_resolve_session.ts";
+
+/** The variable `exec` sets for its child. */
+export const _EXEC_MARKER = "BRS_EXEC";
+
+/** Variables removed from the child's environment. */
+export const _REMOVED_FROM_CHILD: readonly string[] = [
+  "AWS_PROFILE",
+  "AWS_DEFAULT_PROFILE",
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_SECURITY_TOKEN",
+  "AWS_CREDENTIAL_EXPIRATION",
+  "AWS_ROLE_ARN",
+  "AWS_ROLE_SESSION_NAME",
+  "AWS_WEB_IDENTITY_TOKEN_FILE",
+  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  "AWS_CREDENTIAL_FILE",
+  _LOOKUP_MARKER,
+];
+
+/** Keys of a profile that lead to credentials: never copied to the child. */
+const _CREDENTIAL_KEYS = new Set([
+  "aws_access_key_id",
+  "aws_secret_access_key",
+  "aws_session_token",
+  "aws_security_token",
+  "role_arn",
+  "source_profile",
+  "credential_source",
+  "credential_process",
+  "web_identity_token_file",
+  "role_session_name",
+  "external_id",
+  "mfa_serial",
+  "mfa_process",
+  "duration_seconds",
+  "sso_session",
+  "sso_start_url",
+  "sso_region",
+  "sso_account_id",
+  "sso_role_name",
+  "sso_registration_scopes",
+  "login_session",
+  "services",
+  "include_profile",
+  "parent_profile",
+]);
+
+/** The child's environment and the files made for it. */
+export interface _ChildEnvironment extends AsyncDisposable {
+  /** The complete environment (start the child with `clearEnv`). */
+  env: Record<string, string>;
+}
+
+/**
+ * Builds the child's environment from the parent's.
+ *
+ * @param parent The parent's environment.
+ * @param options `directory`: where the private files go; `region`: the
+ * region when known; `marker`: the value of `BRS_EXEC`.
+ * @returns The environment; dispose of it when the child has ended.
+ */
+export async function _childEnvironment(
+  parent: Record<string, string>,
+  options: { directory: string; region?: string; marker: string },
+): Promise<_ChildEnvironment> {
+  const env = { ...parent };
+  for (const name of _REMOVED_FROM_CHILD) delete env[name];
+  const profileName = parent.AWS_PROFILE || parent.AWS_DEFAULT_PROFILE ||
+    "default";
+  const config = await _readAwsIni(_awsConfigPath(), "config");
+  const settings = { ...(config.get(profileName)?.values ?? {}) };
+  for (const key of Object.keys(settings)) {
+    if (_CREDENTIAL_KEYS.has(key) || /[\r\n\[\]]/.test(settings[key]!)) {
+      delete settings[key];
+    }
+  }
+  const region = options.region ?? settings.region;
+  if (region !== undefined) settings.region = region;
+  await Deno.mkdir(options.directory, { recursive: true, mode: 0o700 });
+  const dir = await Deno.makeTempDir({
+    dir: options.directory,
+    prefix: "exec-",
+  });
+  const configFile = `${dir}/config`;
+  const emptyFile = `${dir}/credentials`;
+  const lines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
+  await Deno.writeTextFile(
+    configFile,
+    `# written by brs exec for its child; removed when it ends\n[default]\n${
+      lines.join("\n")
+    }\n`,
+    { mode: 0o600 },
+  );
+  await Deno.writeTextFile(emptyFile, "", { mode: 0o600 });
+  env.AWS_CONFIG_FILE = configFile;
+  env.AWS_SHARED_CREDENTIALS_FILE = emptyFile;
+  env.BOTO_CONFIG = emptyFile;
+  if (region !== undefined) {
+    env.AWS_REGION = region;
+    env.AWS_DEFAULT_REGION = region;
+  }
+  env[_EXEC_MARKER] = options.marker;
+  return {
+    env,
+    [Symbol.asyncDispose]: () =>
+      Deno.remove(dir, { recursive: true }).catch(() => {}),
+  };
+}
