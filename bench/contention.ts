@@ -60,6 +60,11 @@ import {
 import { formatMs } from "./_stats.ts";
 import { formatTable } from "./_table.ts";
 import { type MicroResult, runMicro } from "./_micro.ts";
+import {
+  runSourceScenarios,
+  type SourceRow,
+  sourcesTable,
+} from "./_scenarios_sources.ts";
 
 /** Options of {@linkcode runContention}. */
 export interface ContentionOptions {
@@ -107,6 +112,8 @@ export interface ContentionResults {
   fleet: FleetResult;
   /** Micro-benchmarks, or why they are missing. */
   micro: MicroResult[] | string;
+  /** Other credential sources (web identity). */
+  sources: SourceRow[];
   /** Wall time of the harness, ms. */
   wallMs: number;
 }
@@ -252,6 +259,7 @@ export async function runContention(
     }
   }
 
+  const sources = await runSourceScenarios(sts, o, log);
   const fleet = await runFleet(o.fleet);
   log(`fleet: ${o.fleet} sessions`);
 
@@ -270,6 +278,7 @@ export async function runContention(
     warmCli,
     fleet,
     micro,
+    sources,
     wallMs: performance.now() - t0,
   };
 }
@@ -401,6 +410,7 @@ export async function main(args: string[]): Promise<MainOutput> {
   sample();
   const after = await machineInfo();
   console.log("\n" + summaryTable(results) + "\n");
+  console.log(sourcesTable(results.sources) + "\n");
   if (Array.isArray(results.micro)) {
     console.log(microTable(results.micro) + "\n");
   } else console.log(`micro-benchmarks: ${results.micro}\n`);
