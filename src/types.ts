@@ -151,3 +151,22 @@ export interface CacheOptions {
   /** The most entries kept; `undefined` is unbounded, `0` turns caching off. @default {undefined} */
   maxSize?: number;
 }
+
+/**
+ * The `mfaSession` option of an `STSRefreshableSession`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { MfaSessionOptions } from "@brs/session";
+ *
+ * const mfaSession: MfaSessionOptions = { durationSeconds: 43_200 }; // one code per 12 h
+ * ```
+ */
+export interface MfaSessionOptions {
+  /**
+   * Lifetime of the MFA session (`GetSessionToken`), 900-129600 seconds.
+   *
+   * @default {43200} (STS's default)
+   */
+  durationSeconds?: number;
+}
