@@ -31,6 +31,7 @@ import {
 import {
   RefreshableSession,
   type RefreshableSessionOptions,
+  type RefreshErrorEventDetail,
 } from "./refreshable_session.ts";
 import type {
   AssumeRoleConfig,
@@ -235,6 +236,14 @@ export class STSRefreshableSession extends RefreshableSession {
         this.#stsRegion,
         o.clock as Clock | undefined,
       );
+    // The MFA session's own failures are told as warnings of this session.
+    this.#mfaSession?.addEventListener("refresh-error", (event) => {
+      const { error } = (event as CustomEvent<RefreshErrorEventDetail>).detail;
+      this._warn(
+        "MfaSessionRefreshError",
+        `The MFA session (GetSessionToken) failed with ${error.code}: ${error.message}`,
+      );
+    });
     if (warn) {
       // Later, so listeners added right after construction see it.
       queueMicrotask(() =>

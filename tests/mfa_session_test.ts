@@ -106,18 +106,25 @@ Deno.test("STSRefreshableSession: a refused MFA session is a typed, non-recovera
       return code;
     },
   }));
+  const warnings: string[] = [];
+  session.addEventListener("warning", (e) => {
+    warnings.push(JSON.stringify((e as CustomEvent).detail));
+  });
   const error = await assertRejects(
     () => session.refreshableCredentials(),
     BRSRefreshError,
   );
   assertEquals(error.code, "MfaRejected");
+  assertEquals(warnings.length, 1);
+  assertStringIncludes(warnings[0]!, "MfaSessionRefreshError");
   assertEquals(error.details.recoverable, false);
   assertStringIncludes(error.message, SERIAL);
   assertEquals(codes.length, 2); // a rejected code is asked once more, never retried
   assertEquals(sts.calls.GetSessionToken, 2);
   assertEquals(sts.calls.AssumeRole, 0);
   const printed = error.message + Deno.inspect(error, { depth: 10 }) +
-    JSON.stringify(error) + Deno.inspect(session) + JSON.stringify(session);
+    JSON.stringify(error) + Deno.inspect(session) + JSON.stringify(session) +
+    warnings.join("\n");
   for (const code of codes) assert(!printed.includes(code));
 });
 
