@@ -1,9 +1,11 @@
 /**
- * Scenarios of the other credential sources, on the shared local STS:
- * web-identity contention (N callers on a cold or expired session) for
- * `WebIdentityRefreshableSession` side by side with the AWS SDK's own
- * `fromTokenFile` and `fromWebToken` (memoized the way every v3 client
- * memoizes a credential function, and bare).
+ * Scenarios of the other credential sources:
+ * - web-identity contention (N callers on a cold or expired session, on the
+ *   shared local STS) for `WebIdentityRefreshableSession` side by side with
+ *   the AWS SDK's own `fromTokenFile` and `fromWebToken` (memoized the way
+ *   every v3 client memoizes a credential function, and bare);
+ * - MFA prompts in a simulated working day with `mfaSession` vs an MFA code
+ *   at every role refresh.
  *
  * @module
  */
@@ -14,8 +16,10 @@ import {
   isIdentityExpired,
   memoizeIdentityProvider,
 } from "@smithy/core";
+import { STSRefreshableSession } from "../src/sts_session.ts";
 import { WebIdentityRefreshableSession } from "../src/web_identity_session.ts";
 import type { LocalSts } from "../src/testing/local_sts.ts";
+import { startLocalSts, totp } from "../src/testing/mod.ts";
 import { mintWebIdentityToken } from "../src/testing/web_identity_token.ts";
 import {
   type Creds,
@@ -275,4 +279,132 @@ export function sourcesTable(
     ]),
   };
   return style === "markdown" ? markdownTable(table) : formatTable(table);
+}
+
+/** What the simulated working day counted. */
+export interface MfaPromptsResult {
+  /** Simulated hours. */
+  hours: number;
+  /** Role profiles used all day. */
+  profiles: number;
+  /** Role credential lifetime, seconds. */
+  roleSeconds: number;
+  /** MFA session lifetime, seconds. */
+  mfaSessionSeconds: number;
+  /** MFA codes asked with `mfaSession` (GetSessionToken calls). */
+  promptsOurs: number;
+  /**
+   * MFA codes a code-per-AssumeRole setup asks for the same day: one per
+   * AssumeRole refresh of the same engine schedule.
+   */
+  promptsRoleOnly: number;
+  /** AssumeRole calls in the day (all profiles). */
+  assumeRoleCalls: number;
+  /** Callers that got an error. */
+  errors: number;
+}
+
+/**
+ * Simulates a working day: `profiles` role sessions with `mfaSession`, each
+ * asked for credentials every simulated minute for `hours` hours (frozen
+ * clock moved by hand; the local STS and the MFA codes are real). Each
+ * profile has its own MFA device here only so that codes of one 30 s step
+ * are not shared (a single device would only add real waiting, not prompts).
+ *
+ * @param hours Simulated hours.
+ * @param profiles Role profiles.
+ * @returns The counts.
+ */
+export async function runMfaPrompts(
+  hours = 8,
+  profiles = 3,
+): Promise<MfaPromptsResult> {
+  const secret = "JBSWY3DPEHPK3PXP";
+  const serials = Array.from(
+    { length: profiles },
+    (_, i) => `arn:aws:iam::123456789012:mfa/bench-${i}`,
+  );
+  await using sts = await startLocalSts({
+    mfaDevices: Object.fromEntries(serials.map((s) => [s, secret])),
+    mfaRequiredRoles: ["*"],
+  });
+  const clock = new FakeClock({ frozen: true });
+  let prompts = 0;
+  let errors = 0;
+  const sessions = serials.map((serial, i) =>
+    new STSRefreshableSession({
+      assumeRole: {
+        RoleArn: `arn:aws:iam::123456789012:role/profile-${i}`,
+        RoleSessionName: "bench",
+        SerialNumber: serial,
+        DurationSeconds: 3600,
+      },
+      stsClientConfig: {
+        endpoint: sts.url,
+        region: REGION,
+        credentials: sts.baseCredentials,
+      },
+      region: REGION,
+      mfaTokenProvider: () => {
+        prompts++;
+        return totp(secret);
+      },
+      mfaSession: { durationSeconds: 43_200 },
+      clock,
+    })
+  );
+  try {
+    for (let minute = 0; minute < hours * 60; minute++) {
+      await Promise.all(
+        sessions.map((s) => s.credentialProvider().catch(() => void errors++)),
+      );
+      await sleep(5); // let a background refresh land
+      clock.advance(60_000);
+    }
+  } finally {
+    for (const s of sessions) await s.close();
+  }
+  return {
+    hours,
+    profiles,
+    roleSeconds: 3600,
+    mfaSessionSeconds: 43_200,
+    promptsOurs: prompts,
+    promptsRoleOnly: sts.calls.AssumeRole,
+    assumeRoleCalls: sts.calls.AssumeRole,
+    errors,
+  };
+}
+
+/**
+ * The MFA prompts as a Markdown section.
+ *
+ * @param r The counts.
+ * @returns Markdown.
+ */
+export function mfaPromptsMarkdown(r: MfaPromptsResult): string {
+  return [
+    `## MFA prompts in a ${r.hours}-hour day with ${r.profiles} role profiles`,
+    "",
+    `Role credentials of ${r.roleSeconds / 3600} h, MFA session of ${
+      r.mfaSessionSeconds / 3600
+    } h; every profile asked for credentials every simulated minute (frozen clock, real local STS and TOTP codes).`,
+    "",
+    markdownTable({
+      header: ["setup", "MFA codes typed", "AssumeRole calls"],
+      rows: [
+        [
+          "ours, `mfaSession`",
+          String(r.promptsOurs),
+          String(r.assumeRoleCalls),
+        ],
+        [
+          "a code at every AssumeRole (role-only MFA)",
+          String(r.promptsRoleOnly),
+          String(r.assumeRoleCalls),
+        ],
+      ],
+    }),
+    "",
+  ].join("\n");
 }

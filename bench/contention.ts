@@ -61,6 +61,8 @@ import { formatMs } from "./_stats.ts";
 import { formatTable } from "./_table.ts";
 import { type MicroResult, runMicro } from "./_micro.ts";
 import {
+  type MfaPromptsResult,
+  runMfaPrompts,
   runSourceScenarios,
   type SourceRow,
   sourcesTable,
@@ -114,6 +116,8 @@ export interface ContentionResults {
   micro: MicroResult[] | string;
   /** Other credential sources (web identity). */
   sources: SourceRow[];
+  /** MFA prompts in a simulated day. */
+  mfaPrompts: MfaPromptsResult;
   /** Wall time of the harness, ms. */
   wallMs: number;
 }
@@ -260,6 +264,10 @@ export async function runContention(
   }
 
   const sources = await runSourceScenarios(sts, o, log);
+  const mfaPrompts = await runMfaPrompts(o.quick ? 1 : 8);
+  log(
+    `mfa prompts: ours ${mfaPrompts.promptsOurs}, role-only ${mfaPrompts.promptsRoleOnly}`,
+  );
   const fleet = await runFleet(o.fleet);
   log(`fleet: ${o.fleet} sessions`);
 
@@ -279,6 +287,7 @@ export async function runContention(
     fleet,
     micro,
     sources,
+    mfaPrompts,
     wallMs: performance.now() - t0,
   };
 }
