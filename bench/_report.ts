@@ -5,6 +5,7 @@
  * @module
  */
 
+import { mfaPromptsMarkdown, sourcesMarkdown } from "./_scenarios_sources.ts";
 import type { ContentionResults } from "./contention.ts";
 import type { MicroResult } from "./_micro.ts";
 import { barChartSvg, histogramSvg } from "./_svg.ts";
@@ -1024,5 +1025,6 @@ function markdown(
       "",
     );
   } else L.push(`Not measured: ${r.micro}.`, "");
+  L.push(sourcesMarkdown(r.sources), mfaPromptsMarkdown(r.mfaPrompts));
   return L.join("\n");
 }

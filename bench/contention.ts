@@ -61,6 +61,13 @@ import { formatMs } from "./_stats.ts";
 import { formatTable } from "./_table.ts";
 import { type MicroResult, runMicro } from "./_micro.ts";
 import { runTimeScenarios, type TimeResults } from "./_scenarios_time.ts";
+import {
+  type MfaPromptsResult,
+  runMfaPrompts,
+  runSourceScenarios,
+  type SourceRow,
+  sourcesTable,
+} from "./_scenarios_sources.ts";
 
 /** Options of {@linkcode runContention}. */
 export interface ContentionOptions {
@@ -110,6 +117,10 @@ export interface ContentionResults {
   fleet: FleetResult;
   /** Micro-benchmarks, or why they are missing. */
   micro: MicroResult[] | string;
+  /** Other credential sources (web identity). */
+  sources: SourceRow[];
+  /** MFA prompts in a simulated day. */
+  mfaPrompts: MfaPromptsResult;
   /** Wall time of the harness, ms. */
   wallMs: number;
 }
@@ -257,6 +268,11 @@ export async function runContention(
     }
   }
 
+  const sources = await runSourceScenarios(sts, o, log);
+  const mfaPrompts = await runMfaPrompts(o.quick ? 1 : 8);
+  log(
+    `mfa prompts: ours ${mfaPrompts.promptsOurs}, role-only ${mfaPrompts.promptsRoleOnly}`,
+  );
   const fleet = await runFleet(o.fleet);
   log(`fleet: ${o.fleet} sessions`);
 
@@ -276,6 +292,8 @@ export async function runContention(
     warmCli,
     fleet,
     micro,
+    sources,
+    mfaPrompts,
     wallMs: performance.now() - t0,
   };
 }
@@ -407,6 +425,7 @@ export async function main(args: string[]): Promise<MainOutput> {
   sample();
   const after = await machineInfo();
   console.log("\n" + summaryTable(results) + "\n");
+  console.log(sourcesTable(results.sources) + "\n");
   if (Array.isArray(results.micro)) {
     console.log(microTable(results.micro) + "\n");
   } else console.log(`micro-benchmarks: ${results.micro}\n`);

@@ -10,6 +10,8 @@ import {
   AssumeRoleCommand,
   type AssumeRoleCommandInput,
   type AssumeRoleCommandOutput,
+  GetSessionTokenCommand,
+  type GetSessionTokenCommandOutput,
   STSClient,
 } from "@aws-sdk/client-sts";
 import {
@@ -29,8 +31,15 @@ import {
 import {
   RefreshableSession,
   type RefreshableSessionOptions,
+  type RefreshErrorEventDetail,
 } from "./refreshable_session.ts";
-import type { AssumeRoleConfig, STSClientConfig } from "./types.ts";
+import type {
+  AssumeRoleConfig,
+  Clock,
+  MfaSessionOptions,
+  STSClientConfig,
+} from "./types.ts";
+import { _MfaSession, _validateMfaSession } from "./_mfa_session.ts";
 
 /**
  * Options of an {@linkcode STSRefreshableSession}: the AssumeRole request, the
@@ -79,6 +88,17 @@ export interface STSRefreshableSessionOptions
    * @default {{}}
    */
   mfaTokenProviderOptions?: MfaTokenProviderOptions | Record<string, unknown>;
+  /**
+   * Keep an MFA session: the base credentials become a `GetSessionToken`
+   * session obtained with **one** MFA code (refreshed on its own schedule),
+   * and AssumeRole runs with it and no code, so the MFA context carries and
+   * you enter one code per MFA session (default 12 h) instead of one per role
+   * refresh. Needs `assumeRole.SerialNumber` and `mfaTokenProvider` (or
+   * `assumeRole.TokenCode`).
+   *
+   * @default {undefined} (a code at every AssumeRole)
+   */
+  mfaSession?: MfaSessionOptions;
 }
 
 const _STS_KEYS = [
@@ -86,6 +106,7 @@ const _STS_KEYS = [
   "stsClientConfig",
   "mfaTokenProvider",
   "mfaTokenProviderOptions",
+  "mfaSession",
 ];
 
 function _isMfaRejection(error: unknown): boolean {
@@ -135,6 +156,9 @@ export class STSRefreshableSession extends RefreshableSession {
   readonly #stsRegion: string | undefined;
   readonly #profile: string | undefined;
   #stsClient: STSClient | undefined;
+  readonly #mfaSessionOptions: MfaSessionOptions | undefined;
+  readonly #mfaSession: _MfaSession | undefined;
+  #mfaRoleClient: STSClient | undefined;
   /** The static `TokenCode` STS last saw (accepted or rejected). */
   #usedTokenCode: string | undefined;
 
@@ -181,6 +205,11 @@ export class STSRefreshableSession extends RefreshableSession {
       hasProvider,
       o?.mfaTokenProviderOptions !== undefined,
     );
+    const mfaSessionOptions = _validateMfaSession(
+      o.mfaSession,
+      assumeRole.SerialNumber,
+      hasProvider || assumeRole.TokenCode !== undefined,
+    );
     const mfaSource = hasProvider
       ? createMfaTokenSource(
         o.mfaTokenProvider as MfaTokenProvider,
@@ -198,6 +227,23 @@ export class STSRefreshableSession extends RefreshableSession {
     };
     this.#stsRegion = this.regionName;
     this.#profile = typeof o.profile === "string" ? o.profile : undefined;
+    this.#mfaSessionOptions = mfaSessionOptions;
+    this.#mfaSession = mfaSessionOptions === undefined
+      ? undefined
+      : new _MfaSession(
+        (signal) =>
+          this.#withMfa(signal, (code) => this.#getSessionToken(code, signal)),
+        this.#stsRegion,
+        o.clock as Clock | undefined,
+      );
+    // The MFA session's own failures are told as warnings of this session.
+    this.#mfaSession?.addEventListener("refresh-error", (event) => {
+      const { error } = (event as CustomEvent<RefreshErrorEventDetail>).detail;
+      this._warn(
+        "MfaSessionRefreshError",
+        `The MFA session (GetSessionToken) failed with ${error.code}: ${error.message}`,
+      );
+    });
     if (warn) {
       // Later, so listeners added right after construction see it.
       queueMicrotask(() =>
@@ -209,14 +255,26 @@ export class STSRefreshableSession extends RefreshableSession {
     }
   }
 
+  #clientConfig(): Record<string, unknown> {
+    const config: Record<string, unknown> = {};
+    if (this.#stsRegion !== undefined) config.region = this.#stsRegion;
+    if (this.#profile !== undefined) config.profile = this.#profile;
+    return { ...config, ...this.#stsClientConfig };
+  }
+
   #client(): STSClient {
-    if (this.#stsClient === undefined) {
-      const config: Record<string, unknown> = {};
-      if (this.#stsRegion !== undefined) config.region = this.#stsRegion;
-      if (this.#profile !== undefined) config.profile = this.#profile;
-      this.#stsClient = new STSClient({ ...config, ...this.#stsClientConfig });
-    }
+    this.#stsClient ??= new STSClient(this.#clientConfig());
     return this.#stsClient;
+  }
+
+  /** The client that calls AssumeRole: the base one, or one signing with the MFA session. */
+  #roleClient(): STSClient {
+    if (this.#mfaSession === undefined) return this.#client();
+    this.#mfaRoleClient ??= new STSClient({
+      ...this.#clientConfig(),
+      credentials: this.#mfaSession.credentialProvider,
+    });
+    return this.#mfaRoleClient;
   }
 
   async #assume(
@@ -226,13 +284,15 @@ export class STSRefreshableSession extends RefreshableSession {
     const input: Record<string, unknown> = { ...this.assumeRole };
     delete input.TokenCode;
     if (tokenCode !== undefined) input.TokenCode = tokenCode;
+    // The MFA session's credentials carry the MFA context: no device, no code.
+    if (this.#mfaSession !== undefined) delete input.SerialNumber;
     const command = new AssumeRoleCommand(
       input as unknown as AssumeRoleCommandInput,
     );
     const { reply, dateHeader } = await _sendWithDateHeader<
       AssumeRoleCommandOutput
     >(
-      this.#client(),
+      this.#roleClient(),
       command,
       signal,
     );
@@ -266,15 +326,12 @@ export class STSRefreshableSession extends RefreshableSession {
   }
 
   /**
-   * Calls AssumeRole with the base credentials (and a fresh MFA code).
-   *
-   * @param signal Aborts the call.
-   * @returns The new credentials and the reply's `Date`.
-   *
-   * @ignore
+   * Runs `call` with an MFA code (rule 9): a static `TokenCode` at most once,
+   * or a fresh code from the provider, asked once more after a rejection.
    */
-  protected override async _fetchCredentials(
+  async #withMfa(
     signal: AbortSignal,
+    call: (code: string | undefined) => Promise<_FetchResult>,
   ): Promise<_FetchResult> {
     const serial = this.assumeRole.SerialNumber;
     if (this.#mfaSource === undefined || serial === undefined) {
@@ -291,7 +348,7 @@ export class STSRefreshableSession extends RefreshableSession {
         );
       }
       try {
-        const result = await this.#assume(code, signal);
+        const result = await call(code);
         this.#usedTokenCode = code;
         return result;
       } catch (error) {
@@ -304,18 +361,60 @@ export class STSRefreshableSession extends RefreshableSession {
     }
     const first = await this.#mfaSource(serial, signal);
     try {
-      return await this.#assume(first, signal);
+      return await call(first);
     } catch (error) {
       if (!_isMfaRejection(error)) throw error;
     }
     // A rejected code: ask once more (a new code), try once more.
     const second = await this.#mfaSource(serial, signal);
     try {
-      return await this.#assume(second, signal);
+      return await call(second);
     } catch (error) {
       if (_isMfaRejection(error)) throw this.#mfaRejected(error, true);
       throw error;
     }
+  }
+
+  /** GetSessionToken with the base credentials and an MFA code (the MFA session). */
+  async #getSessionToken(
+    tokenCode: string | undefined,
+    signal: AbortSignal,
+  ): Promise<_FetchResult> {
+    const duration = this.#mfaSessionOptions?.durationSeconds;
+    const { reply, dateHeader } = await _sendWithDateHeader<
+      GetSessionTokenCommandOutput
+    >(
+      this.#client(),
+      new GetSessionTokenCommand({
+        ...(duration === undefined ? {} : { DurationSeconds: duration }),
+        SerialNumber: this.assumeRole.SerialNumber,
+        ...(tokenCode === undefined ? {} : { TokenCode: tokenCode }),
+      }),
+      signal,
+    );
+    return _mapStsCredentials(
+      "GetSessionToken",
+      reply.Credentials,
+      dateHeader,
+      duration ?? 43_200,
+      (code, message) => this._warn(code, message),
+    );
+  }
+
+  /**
+   * Calls AssumeRole with the base credentials (and a fresh MFA code), or,
+   * with `mfaSession`, with the MFA session's credentials and no code.
+   *
+   * @param signal Aborts the call.
+   * @returns The new credentials and the reply's `Date`.
+   *
+   * @ignore
+   */
+  protected override _fetchCredentials(
+    signal: AbortSignal,
+  ): Promise<_FetchResult> {
+    if (this.#mfaSession !== undefined) return this.#assume(undefined, signal);
+    return this.#withMfa(signal, (code) => this.#assume(code, signal));
   }
 
   /**
@@ -339,6 +438,9 @@ export class STSRefreshableSession extends RefreshableSession {
   protected override _onClose(): void {
     this.#stsClient?.destroy();
     this.#stsClient = undefined;
+    this.#mfaRoleClient?.destroy();
+    this.#mfaRoleClient = undefined;
+    void this.#mfaSession?.close();
   }
 
   /**
@@ -353,6 +455,9 @@ export class STSRefreshableSession extends RefreshableSession {
       ...super._describe(),
       assumeRole: _redactSecrets(this.assumeRole),
       mfa: this.#mfaSource !== undefined,
+      ...(this.#mfaSessionOptions === undefined
+        ? {}
+        : { mfaSession: { ...this.#mfaSessionOptions } }),
     };
   }
 }

@@ -265,3 +265,22 @@ export interface ResourceWrapper<R, C> {
    */
   from(client: C, ...rest: never[]): R;
 }
+
+/**
+ * The `mfaSession` option of an `STSRefreshableSession`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { MfaSessionOptions } from "@brs/session";
+ *
+ * const mfaSession: MfaSessionOptions = { durationSeconds: 43_200 }; // one code per 12 h
+ * ```
+ */
+export interface MfaSessionOptions {
+  /**
+   * Lifetime of the MFA session (`GetSessionToken`), 900-129600 seconds.
+   *
+   * @default {43200} (STS's default)
+   */
+  durationSeconds?: number;
+}

@@ -313,23 +313,41 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     const given = { ...(o.assumeRoleWithWebIdentity as object | undefined) } as
       & WebIdentityConfig
       & Record<string, unknown>;
+    /** Request keys filled from the environment, and the variable. */
+    const fromEnv: Record<string, string> = {};
     if (given.RoleArn === undefined) {
-      const fromEnv = _envVar("AWS_ROLE_ARN");
-      if (fromEnv === undefined) {
+      const roleArn = _envVar("AWS_ROLE_ARN");
+      if (roleArn === undefined) {
         throw new BRSConfigurationError(
           `Cannot create ${_OWNER} as no role is given: set '${_PATH}.RoleArn' or the AWS_ROLE_ARN environment variable (and grant --allow-env=AWS_ROLE_ARN)`,
           { param: `${_PATH}.RoleArn` },
         );
       }
-      given.RoleArn = fromEnv;
+      given.RoleArn = roleArn;
+      fromEnv.RoleArn = "AWS_ROLE_ARN";
     }
-    given.RoleSessionName ??= _envVar("AWS_ROLE_SESSION_NAME") ??
-      _DEFAULT_ROLE_SESSION_NAME;
-    const request = _validateAssumeRoleConfig(
-      given,
-      _PATH,
-      _REQUEST_KEYS,
-    ) as WebIdentityConfig;
+    if (given.RoleSessionName === undefined) {
+      const name = _envVar("AWS_ROLE_SESSION_NAME");
+      if (name !== undefined) fromEnv.RoleSessionName = "AWS_ROLE_SESSION_NAME";
+      given.RoleSessionName = name ?? _DEFAULT_ROLE_SESSION_NAME;
+    }
+    let request: WebIdentityConfig;
+    try {
+      request = _validateAssumeRoleConfig(given, _PATH, _REQUEST_KEYS);
+    } catch (error) {
+      // A bad value from the environment: say where it came from.
+      const key = error instanceof BRSValidationError
+        ? error.param?.slice(_PATH.length + 1)
+        : undefined;
+      const variable = key === undefined ? undefined : fromEnv[key];
+      if (variable === undefined) throw error;
+      throw new BRSValidationError(
+        `${
+          (error as Error).message
+        } (from the ${variable} environment variable)`,
+        { param: variable, cause: error },
+      );
+    }
     const providerId = request.ProviderId;
     if (
       providerId !== undefined &&

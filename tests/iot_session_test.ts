@@ -31,6 +31,8 @@ import {
 } from "./_helpers/sessions.ts";
 
 const ignore = !HAVE_OPENSSL;
+/** Says why a test is ignored (Deno.test has no field for it). */
+const why = ignore ? "[ignored: needs Debian's /usr/bin/openssl] " : "";
 const ROLE = "arn:aws:iam::123456789012:role/device";
 
 interface World {
@@ -362,7 +364,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "test PKI cleanup",
+  name: why + "test PKI cleanup",
   ignore,
   async fn(): Promise<void> {
     if (shared) await Deno.remove(shared.dir, { recursive: true });

@@ -190,6 +190,27 @@ Deno.test("WebIdentityRefreshableSession honours AWS_ROLE_ARN, AWS_WEB_IDENTITY_
       assertEquals(named.assumeRoleWithWebIdentity.RoleSessionName, "pod");
     });
     await withEnv({
+      AWS_ROLE_ARN: "arn:aws:iam::123456789012:user/not-a-role",
+      AWS_ROLE_SESSION_NAME: "no spaces allowed",
+    }, () => {
+      const error = assertThrows(
+        () => new WebIdentityRefreshableSession({ webIdentityTokenFile: file }),
+        BRSValidationError,
+        "(from the AWS_ROLE_ARN environment variable)",
+      );
+      assertEquals(error.param, "AWS_ROLE_ARN");
+      assertThrows(
+        () =>
+          new WebIdentityRefreshableSession({
+            assumeRoleWithWebIdentity: { RoleArn: ROLE },
+            webIdentityTokenFile: file,
+          }),
+        BRSValidationError,
+        "'assumeRoleWithWebIdentity.RoleSessionName' must be 2-64 characters of letters, digits and +=,.@_-: got \"no spaces allowed\" (from the AWS_ROLE_SESSION_NAME environment variable)",
+      );
+      return Promise.resolve();
+    });
+    await withEnv({
       AWS_ROLE_ARN: undefined,
       AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
     }, () => {

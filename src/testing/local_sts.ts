@@ -353,6 +353,8 @@ interface UserPrincipal {
   kind: "user";
   /** Session credentials of the base user (from GetSessionToken). */
   temporary: boolean;
+  /** GetSessionToken was called with a valid MFA code: the MFA context carries into AssumeRole. */
+  mfa?: boolean;
 }
 
 interface RolePrincipal {
@@ -1087,7 +1089,8 @@ class LocalStsServer implements LocalSts {
         "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.",
       );
     }
-    const mfaUsed = this.#checkMfa(params);
+    const mfaUsed = this.#checkMfa(params) ||
+      (principal.kind === "user" && principal.mfa === true);
     if (
       !mfaUsed &&
       (this.#mfaRequiredRoles.has("*") || this.#mfaRequiredRoles.has(roleArn!))
@@ -1145,10 +1148,10 @@ class LocalStsServer implements LocalSts {
         "Cannot call GetSessionToken with session credentials",
       );
     }
-    this.#checkMfa(params);
+    const mfa = this.#checkMfa(params);
     return {
       Credentials: this.#issue(
-        { kind: "user", temporary: true },
+        { kind: "user", temporary: true, mfa },
         this.#lifetime(duration, 43200),
       ),
     };
