@@ -32,7 +32,7 @@ import {
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "./refreshable_session.ts";
-import type { AssumeRoleConfig, STSClientConfig } from "./types.ts";
+import type { AssumeRoleConfig, Clock, STSClientConfig } from "./types.ts";
 
 /**
  * Options of an {@linkcode STSRefreshableSession}: the AssumeRole request, the
@@ -156,6 +156,8 @@ export class STSRefreshableSession extends RefreshableSession {
   readonly #mfaSource: MfaTokenSource | undefined;
   readonly #stsRegion: string | undefined;
   readonly #profile: string | undefined;
+  /** The session's wall clock (an injected one in tests), for the Expiration cap. */
+  readonly #wallClock: () => number;
   #stsClient: STSClient | undefined;
   /** The static `TokenCode` STS last saw (accepted or rejected). */
   #usedTokenCode: string | undefined;
@@ -220,6 +222,8 @@ export class STSRefreshableSession extends RefreshableSession {
     };
     this.#stsRegion = this.regionName;
     this.#profile = typeof o.profile === "string" ? o.profile : undefined;
+    const clock = o.clock as Clock | undefined;
+    this.#wallClock = clock === undefined ? Date.now : () => clock.now();
     if (warn) {
       // Later, so listeners added right after construction see it.
       queueMicrotask(() =>
@@ -275,7 +279,7 @@ export class STSRefreshableSession extends RefreshableSession {
     // (a broken or hostile endpoint) would stop refreshes, so it is capped.
     // The engine checks the header (absent, unparseable, a day off: local
     // time and a warning); here it only bounds the Expiration.
-    const local = Date.now();
+    const local = this.#wallClock();
     const serverTime = _parseDate(dateHeader)?.getTime() ?? local;
     const base = Math.abs(serverTime - local) > _MAX_DATE_SKEW_MS
       ? local
