@@ -10,7 +10,7 @@ import type { MicroResult } from "./_micro.ts";
 import { barChartSvg, histogramSvg } from "./_svg.ts";
 import { formatMs } from "./_stats.ts";
 import { markdownTable } from "./_table.ts";
-import { timeMarkdown, timeTargets } from "./_scenarios_time.ts";
+import { timeMarkdown, timeSummary, timeTargets } from "./_scenarios_time.ts";
 import { type ContenderName, CONTENDERS } from "./_contenders.ts";
 import {
   OURS_SECONDS_LEFT,
@@ -402,7 +402,7 @@ export function readmeSummary(
       w?.oursMs?.toFixed(0) ?? "-"
     } ms vs \`aws configure export-credentials\` ${
       w?.awsMs?.toFixed(0) ?? "-"
-    } ms.${
+    } ms. ${timeSummary(r.time)}.${
       options.links === false
         ? ""
         : " Full figures, machine and method: [bench/RESULTS.md](bench/RESULTS.md) · chart: [bench/sts_calls.svg](bench/sts_calls.svg)."
