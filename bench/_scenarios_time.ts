@@ -323,5 +323,5 @@ export function timeSummary(r: TimeResults): string {
     v("ours")?.refreshes ?? "-"
   } refresh** (p99 ${formatMs(v("ours")?.latency.p99 ?? NaN)} ms; SDK: ${
     v("sdk-memoized")?.succeeded ?? "-"
-  } succeed, ${v("sdk-memoized")?.refreshes ?? "-"} refreshes).`;
+  } succeed, ${v("sdk-memoized")?.refreshes ?? "-"} refreshes)`;
 }
