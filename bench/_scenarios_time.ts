@@ -301,3 +301,27 @@ export function timeMarkdown(r: TimeResults): string[] {
     "",
   ];
 }
+
+/**
+ * The README summary's sentence for these scenarios.
+ *
+ * @param r The figures.
+ * @returns Markdown, without a final period.
+ */
+export function timeSummary(r: TimeResults): string {
+  const s = (c: SuspendRow["contender"]): SuspendRow | undefined =>
+    r.suspend.find((x) => x.contender === c);
+  const v = (c: RevokedRow["contender"]): RevokedRow | undefined =>
+    r.revoked.find((x) => x.contender === c);
+  return `**2 h suspend → ${s("ours")?.expiredHandedOut ?? "-"} expired keys, ${
+    s("ours")?.stsCalls ?? "-"
+  } STS call** (SDK: ${s("sdk-memoized")?.expiredHandedOut ?? "-"}, ${
+    s("sdk-memoized")?.stsCalls ?? "-"
+  }); **revoked key: ${v("ours")?.succeeded ?? "-"} of ${
+    v("ours")?.n ?? "-"
+  } concurrent requests succeed with ${
+    v("ours")?.refreshes ?? "-"
+  } refresh** (p99 ${formatMs(v("ours")?.latency.p99 ?? NaN)} ms; SDK: ${
+    v("sdk-memoized")?.succeeded ?? "-"
+  } succeed, ${v("sdk-memoized")?.refreshes ?? "-"} refreshes)`;
+}

@@ -344,9 +344,16 @@ export async function runStsSoak(
   session.addEventListener("refresh", (event) => {
     refreshes++;
     const detail = (event as CustomEvent<{ expiryTime: string }>).detail;
-    // The local STS dates credentials in real time: carry the lifetime over.
-    expiresAt = virtual + (Date.parse(detail.expiryTime) - Date.now());
+    // The local STS's clock follows the virtual one (see below).
+    expiresAt = Date.parse(detail.expiryTime) - epoch;
   });
+  // The STS's clock (its Date header and Expiration) follows the session's
+  // virtual wall clock, so the two never drift days apart (a Date header a
+  // day off is ignored).
+  const followVirtualClock = (): void => {
+    sts.dateSkewSeconds = (clock.now() - Date.now()) / 1000;
+  };
+  followVirtualClock();
   const report: StsSoakReport = {
     cycles,
     callers,
@@ -371,6 +378,7 @@ export async function runStsSoak(
       });
       report.faults++;
     }
+    followVirtualClock();
     const valid = virtual < expiresAt - 10_000;
     const before = sts.calls.AssumeRole;
     const settled = await Promise.allSettled(

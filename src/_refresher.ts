@@ -53,13 +53,13 @@
  *   deadline `freshUntil`; one fast-path call in 1024 still reads the clock,
  *   so a busy event loop that delays the timer cannot keep stale credentials
  *   on the fast path for long. Every fast-path call also compares
- *   `Date.now()` (about 20 ns) with the wall-clock form of `freshUntil`: after
+ *   `Date.now()` (tens of ns) with the wall-clock form of `freshUntil`: after
  *   a suspend the timer is late by the length of the sleep, the wall clock
  *   is not. With an injected clock every call reads both clocks.
  * - With `background: true` the timer never sleeps longer than
  *   `wakeCheckMs` (10 s), so a machine that wakes from a suspend refreshes
  *   within seconds, not when the (stopped) monotonic deadline comes.
- * - Every attempt has a reason (see {@linkcode _RefreshReason}), given in
+ * - Every attempt has a reason (`RefreshReason` in types.ts), given in
  *   the `refresh` and `refresh-error` events; a `ClockJump` refresh also
  *   gives a `warning` event.
  * - An advisory-window refresh (callers keep the current credentials) starts
@@ -113,9 +113,6 @@ export interface _FetchResult {
    */
   dateHeader?: string | null;
 }
-
-/** Why an attempt runs: see `RefreshReason` in types.ts. */
-export type _RefreshReason = RefreshReason;
 
 /** Events the engine reports. */
 export type _RefresherEvent =

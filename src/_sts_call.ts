@@ -83,6 +83,7 @@ export interface _StsCredentials {
  * @param c The reply's `Credentials`.
  * @param dateHeader The reply's raw `Date` header, `null` when absent.
  * @param requestedSeconds The lifetime asked for.
+ * @param now The session's wall-clock time in milliseconds (an injected clock in tests).
  * @param warn Emits a `warning` event.
  * @returns The credentials and the raw `Date` header.
  * @throws {BRSRefreshError} If a field is missing.
@@ -92,6 +93,7 @@ export function _mapStsCredentials(
   c: _StsCredentials | undefined,
   dateHeader: string | null,
   requestedSeconds: number,
+  now: number,
   warn: (code: string, message: string) => void,
 ): _FetchResult {
   if (
@@ -105,7 +107,7 @@ export function _mapStsCredentials(
   }
   // The engine checks the header (absent, unparseable, a day off: local time
   // and a warning); here it only bounds the Expiration.
-  const local = Date.now();
+  const local = now;
   const parsed = dateHeader === null ? NaN : new Date(dateHeader).getTime();
   const base =
     Number.isNaN(parsed) || Math.abs(parsed - local) > _MAX_DATE_SKEW_MS

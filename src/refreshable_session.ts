@@ -835,11 +835,7 @@ export abstract class RefreshableSession extends EventTarget
    * `credentialProvider` (so it always signs with fresh credentials), unless
    * `config` overrides them. The same class with an equivalent config gives
    * the same instance (key order, `undefined` values, and naming the
-   * session's own region, profile or `credentialProvider` do not matter).
-   * The client heals itself: on `ExpiredToken` for a request signed with one
-   * of the session's keys it invalidates that key and retries the request
-   * once with fresh credentials (see {@linkcode getSelfHealingPlugin}).
-   * `options` change the session's client cache from now
+   * session's own region, profile or `credentialProvider` do not matter). `options` change the session's client cache from now
    * on. With `maxSize: 0` nothing is cached and the caller owns (and should
    * `destroy()`) the client.
    *

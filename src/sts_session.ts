@@ -155,6 +155,8 @@ export class STSRefreshableSession extends RefreshableSession {
   readonly #mfaSource: MfaTokenSource | undefined;
   readonly #stsRegion: string | undefined;
   readonly #profile: string | undefined;
+  /** The session's wall clock (an injected one in tests), for the Expiration cap. */
+  readonly #wallClock: () => number;
   #stsClient: STSClient | undefined;
   readonly #mfaSessionOptions: MfaSessionOptions | undefined;
   readonly #mfaSession: _MfaSession | undefined;
@@ -244,6 +246,8 @@ export class STSRefreshableSession extends RefreshableSession {
         `The MFA session (GetSessionToken) failed with ${error.code}: ${error.message}`,
       );
     });
+    const clock = o.clock as Clock | undefined;
+    this.#wallClock = clock === undefined ? Date.now : () => clock.now();
     if (warn) {
       // Later, so listeners added right after construction see it.
       queueMicrotask(() =>
@@ -301,6 +305,7 @@ export class STSRefreshableSession extends RefreshableSession {
       reply.Credentials,
       dateHeader,
       this.assumeRole.DurationSeconds ?? 3600,
+      this.#wallClock(),
       (code, message) => this._warn(code, message),
     );
   }
@@ -397,6 +402,7 @@ export class STSRefreshableSession extends RefreshableSession {
       reply.Credentials,
       dateHeader,
       duration ?? 43_200,
+      this.#wallClock(),
       (code, message) => this._warn(code, message),
     );
   }

@@ -38,7 +38,7 @@ import {
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "./refreshable_session.ts";
-import type { STSClientConfig } from "./types.ts";
+import type { Clock, STSClientConfig } from "./types.ts";
 
 /**
  * The AssumeRoleWithWebIdentity request of a
@@ -266,6 +266,8 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
   readonly #tokenProvider: WebIdentityTokenProvider | undefined;
   readonly #stsClientConfig: Record<string, unknown>;
   #stsClient: STSClient | undefined;
+  /** The session's wall clock (an injected one in tests), for the Expiration cap. */
+  readonly #wallClock: () => number;
 
   /**
    * Creates the session. With `deferRefresh: false`, the first call starts
@@ -408,6 +410,8 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     this.#tokenProvider = provider as WebIdentityTokenProvider | undefined;
     const { credentials: _credentials, ...rest } = config;
     this.#stsClientConfig = rest;
+    const clock = o.clock as Clock | undefined;
+    this.#wallClock = clock === undefined ? Date.now : () => clock.now();
   }
 
   #client(): STSClient {
@@ -448,6 +452,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
         reply.Credentials,
         dateHeader,
         this.assumeRoleWithWebIdentity.DurationSeconds ?? 3600,
+        this.#wallClock(),
         (code, message) => this._warn(code, message),
       );
     } catch (error) {

@@ -97,6 +97,8 @@ Deno.test("a 2 h suspend (wall clock jumps, monotonic moves 50 ms) never hands o
   assertEquals(calls(), 2);
   assertEquals(refreshes.map((r) => r.reason), ["Initial", "ClockJump"]);
   assert(warnings.some((w) => w.code === "ClockJump"));
+  const said = JSON.stringify([refreshes, warnings]);
+  assert(!said.includes("clock-secret") && !said.includes("clock-token"));
   await session.close();
 });
 

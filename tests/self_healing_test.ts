@@ -10,12 +10,16 @@ import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import {
   BRSError,
   BRSValidationError,
+  CustomRefreshableSession,
   getSelfHealingPlugin,
   type RefreshEventDetail,
   STSRefreshableSession,
 } from "../mod.ts";
 import { type LocalSts, startLocalSts } from "../src/testing/mod.ts";
-import { _selfHealingMiddleware } from "../src/_self_healing.ts";
+import {
+  type _Middleware,
+  _selfHealingMiddleware,
+} from "../src/_self_healing.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/app";
 
@@ -244,4 +248,42 @@ Deno.test("a request whose body is a one-shot stream is not retried, and the err
     assertEquals(result.status, "fulfilled");
     assertEquals(nextCalls, 2);
   }
+});
+
+Deno.test("a session owns its last 16 keys: an older key is not retried", async () => {
+  let n = 0;
+  await using s = new CustomRefreshableSession({
+    provider: () => ({
+      accessKey: `ASIAOWNED${String(++n).padStart(4, "0")}`,
+      secretKey: "owned-secret",
+      token: "owned-token",
+      expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+    }),
+  });
+  await s.refreshableCredentials();
+  for (let i = 0; i < 20; i++) await s.refresh({ force: true });
+  const retried = async (key: string): Promise<number> => {
+    let calls = 0;
+    const plugin = getSelfHealingPlugin(s);
+    let middleware: _Middleware | undefined;
+    plugin.applyToStack({
+      add: ((m: _Middleware) => void (middleware = m)) as never,
+    });
+    const handler = middleware!(() => {
+      calls++;
+      return calls === 1
+        ? Promise.reject(expiredToken())
+        : Promise.resolve("ok");
+    }, {
+      __smithy_context: {
+        selectedHttpAuthScheme: { identity: { accessKeyId: key } },
+      },
+    });
+    await handler({ input: {} }).catch(() => {});
+    return calls;
+  };
+  assertEquals(await retried("ASIAOWNED0005"), 1); // forgotten
+  assertEquals(await retried("AKIANOTOURS"), 1); // never ours
+  assertEquals(await retried("ASIAOWNED0006"), 2); // the 16th newest
+  assertEquals(await retried("ASIAOWNED0021"), 2); // the current one
 });

@@ -205,9 +205,12 @@ Deno.test("STSRefreshableSession deadlines ignore a server clock off by ±10 min
 Deno.test("STSRefreshableSession.invalidate() after ExpiredToken replies makes one refresh", async () => {
   await using sts = await startLocalSts();
   await using session = new STSRefreshableSession(options(sts));
-  const client = session.client(STSClient, {
+  // A client without self-healing (which would invalidate by itself).
+  const client = new STSClient({
+    region: "us-east-1",
     endpoint: sts.url,
     maxAttempts: 1,
+    credentials: session.credentialProvider,
   });
   const { accessKey } = await session.refreshableCredentials();
   sts.expire(accessKey);
@@ -227,6 +230,7 @@ Deno.test("STSRefreshableSession.invalidate() after ExpiredToken replies makes o
   assertMatch(reply.Arn!, /assumed-role/);
   assertEquals(sts.calls.AssumeRole, 2);
   assertNotEquals(sts.requests.at(-1)!.accessKeyId, accessKey);
+  client.destroy();
 });
 
 Deno.test("STSRefreshableSession with deferRefresh: false fetches at once and close() leaves nothing running", async () => {
