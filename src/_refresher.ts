@@ -1,15 +1,15 @@
 /**
- * The refresh engine shared by every session kind (DESIGN.md section 4).
+ * The refresh engine shared by every session kind.
  *
  * One state per session: the current credentials, their deadlines on the
  * monotonic clock, at most one in-flight attempt, and the last failure with
  * its backoff.
  *
- * Choices written down here (the design leaves them open):
+ * Choices written down here:
  *
  * - Safety margin: credentials count as expired 10 s before their expiry
  *   (at most 10 % of their lifetime for very short-lived test credentials).
- * - Windows (rule 5): when `advisoryTimeout` is more than half the lifetime,
+ * - Windows: when `advisoryTimeout` is more than half the lifetime,
  *   both windows are scaled by the same factor so the advisory window plus
  *   its 10 % jitter is at most half the lifetime (a `warning` event says so).
  *   The jittered advisory point is never earlier than half the lifetime.
@@ -76,7 +76,7 @@ export interface _FetchResult {
     sessionToken?: string;
     expiration: Date;
   };
-  /** The `Date` header of the STS reply, if known (rule 7). */
+  /** The `Date` header of the STS reply, if known (lifetimes are measured from it). */
   serverDate?: Date;
 }
 

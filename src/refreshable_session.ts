@@ -83,7 +83,10 @@ export interface AwsCredentialIdentity {
  * import type { AwsCredentialIdentityProvider } from "@brs/session";
  *
  * const provider: AwsCredentialIdentityProvider = () =>
- *   Promise.resolve({ accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" });
+ *   Promise.resolve({
+ *     accessKeyId: "AKIAEXAMPLE",
+ *     secretAccessKey: "example-secret",
+ *   });
  * ```
  */
 export type AwsCredentialIdentityProvider = (
@@ -97,7 +100,11 @@ export type AwsCredentialIdentityProvider = (
  * ```ts
  * import type { RefreshableSessionOptions } from "@brs/session";
  *
- * const options: RefreshableSessionOptions = { region: "eu-west-1", advisoryTimeout: 600, mandatoryTimeout: 300 };
+ * const options: RefreshableSessionOptions = {
+ *   region: "eu-west-1",
+ *   advisoryTimeout: 600,
+ *   mandatoryTimeout: 300,
+ * };
  * ```
  */
 export interface RefreshableSessionOptions {
@@ -165,7 +172,10 @@ export interface RefreshableSessionOptions {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, type RefreshEventDetail } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   type RefreshEventDetail,
+ * } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -197,7 +207,10 @@ export interface RefreshEventDetail {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, type RefreshErrorEventDetail } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   type RefreshErrorEventDetail,
+ * } from "@brs/session";
  * import { assertEquals, assertRejects } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -227,7 +240,8 @@ export interface RefreshErrorEventDetail {
  * import type { WarningEventDetail } from "@brs/session";
  *
  * function onWarning(event: Event): void {
- *   const { code, message } = (event as CustomEvent<WarningEventDetail>).detail;
+ *   const { code, message } =
+ *     (event as CustomEvent<WarningEventDetail>).detail;
  *   if (code === "WindowsScaled") console.warn(message);
  * }
  * ```
@@ -426,8 +440,8 @@ function _destroy(value: unknown): void {
 }
 
 /**
- * The base class of every session: refreshing credentials (see the
- * module's README and DESIGN section 4 for the rules), a cache of AWS SDK
+ * The base class of every session: refreshing credentials (one shared
+ * refresh for every caller, started before expiry), a cache of AWS SDK
  * clients that always sign with fresh credentials, `whoami`, events and
  * disposal. Subclasses say how to fetch credentials:
  * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
@@ -443,7 +457,10 @@ function _destroy(value: unknown): void {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, RefreshableSession } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   RefreshableSession,
+ * } from "@brs/session";
  * import { assertEquals, assertInstanceOf } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -722,7 +739,10 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    * });
    * assertEquals((await session.refresh()).accessKey, "ASIAEXAMPLE1");
-   * assertEquals((await session.refresh({ force: true })).accessKey, "ASIAEXAMPLE2");
+   * assertEquals(
+   *   (await session.refresh({ force: true })).accessKey,
+   *   "ASIAEXAMPLE2",
+   * );
    * ```
    */
   async refresh(options: RefreshOptions = {}): Promise<TemporaryCredentials> {
@@ -765,7 +785,10 @@ export abstract class RefreshableSession extends EventTarget
    * const { accessKey } = await session.refreshableCredentials();
    * assertEquals(session.invalidate(accessKey), true);
    * assertEquals(session.invalidate(accessKey), false);
-   * assertEquals((await session.refreshableCredentials()).accessKey, "ASIAEXAMPLE2");
+   * assertEquals(
+   *   (await session.refreshableCredentials()).accessKey,
+   *   "ASIAEXAMPLE2",
+   * );
    * ```
    */
   invalidate(accessKeyId: string): boolean {
@@ -831,7 +854,10 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    *   region: "eu-west-1",
    * });
-   * const a = session.client(STSClient, { maxAttempts: 2, endpoint: undefined });
+   * const a = session.client(STSClient, {
+   *   maxAttempts: 2,
+   *   endpoint: undefined,
+   * });
    * const b = session.client(STSClient, { maxAttempts: 2 });
    * assertStrictEquals(a, b);
    * ```
@@ -902,8 +928,14 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    *   region: "eu-west-1",
    * });
-   * const documents = session.resource(DynamoDBDocumentClient, DynamoDBClient);
-   * assertStrictEquals(session.resource(DynamoDBDocumentClient, DynamoDBClient), documents);
+   * const documents = session.resource(
+   *   DynamoDBDocumentClient,
+   *   DynamoDBClient,
+   * );
+   * assertStrictEquals(
+   *   session.resource(DynamoDBDocumentClient, DynamoDBClient),
+   *   documents,
+   * );
    * ```
    */
   resource<R, K extends ClientClass>(
@@ -980,7 +1012,10 @@ export abstract class RefreshableSession extends EventTarget
    * await using sts = await startLocalSts();
    * await using session = new STSRefreshableSession({
    *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
-   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   stsClientConfig: {
+   *     endpoint: sts.url,
+   *     credentials: sts.baseCredentials,
+   *   },
    *   region: "us-east-1",
    * });
    * const identity = await session.getIdentity();
@@ -1018,7 +1053,10 @@ export abstract class RefreshableSession extends EventTarget
    * await using sts = await startLocalSts({ accountId: "210987654321" });
    * await using session = new STSRefreshableSession({
    *   assumeRole: { RoleArn: "arn:aws:iam::210987654321:role/app" },
-   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   stsClientConfig: {
+   *     endpoint: sts.url,
+   *     credentials: sts.baseCredentials,
+   *   },
    *   region: "us-east-1",
    * });
    * assertEquals((await session.whoami()).Account, "210987654321");
@@ -1039,7 +1077,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assertEquals } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    *   region: "eu-west-1",
    * });
    * assertEquals(session.regionName, "eu-west-1");
@@ -1060,7 +1103,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assertEquals } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    *   profile: "dev",
    * });
    * assertEquals(session.profileName, "dev");
@@ -1081,7 +1129,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assert } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    * });
    * assert(Array.isArray(await session.availableProfiles()));
    * ```
@@ -1101,7 +1154,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assert } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    * });
    * assert(session.getAvailablePartitions().includes("aws-cn"));
    * ```
@@ -1125,7 +1183,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assert } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    * });
    * assert(session.getAvailableRegions("s3").includes("eu-west-1"));
    * ```
@@ -1147,7 +1210,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assertRejects } from "@std/assert";
    *
    * const session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    *   deferRefresh: false,
    * });
    * await session.close();
