@@ -1,6 +1,7 @@
 /**
- * {@linkcode ClientCache}: a bounded LRU / LFU cache of AWS SDK clients (or of
- * any value), with O(1) get, insert and eviction for both policies.
+ * {@linkcode ClientCache}: an LRU / LFU cache of AWS SDK clients (or of any
+ * value), unbounded unless `maxSize` is set, with O(1) get, insert and
+ * eviction for both policies.
  *
  * @module
  */
