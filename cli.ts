@@ -7,8 +7,10 @@
  * make one STS call and run the MFA command once.
  *
  * ```sh
- * deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys=osRelease,homedir cli.ts whoami --profile dev
- * deno install -g -n brs --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys=osRelease,homedir jsr:@brs/session/cli
+ * deno run --allow-net --allow-env --allow-read --allow-write --allow-run \
+ *   --allow-sys=osRelease,homedir cli.ts whoami --profile dev
+ * deno install -g -n brs --allow-net --allow-env --allow-read --allow-write \
+ *   --allow-run --allow-sys=osRelease,homedir jsr:@brs/session/cli
  * brs credentials --profile dev --format credential-process
  * brs exec --server --profile dev -- terraform apply
  * ```
@@ -19,9 +21,9 @@
  *   a listener on 127.0.0.1 at a random port. Narrow it yourself when you
  *   know the hosts, e.g. `--allow-net=sts.amazonaws.com` (plus `127.0.0.1`
  *   for `exec --server`).
- * - `--allow-env`: AWS_* variables of the SDK chain, XDG_*, HOME, BRS_*.
- * - `--allow-read`: ~/.aws, the TOML file, the cache directory.
- * - `--allow-write`: the cache directory ($XDG_CACHE_HOME/brs) only; a path
+ * - `--allow-env`: `AWS_*` variables of the SDK chain, `XDG_*`, `HOME`, `BRS_*`.
+ * - `--allow-read`: `~/.aws`, the TOML file, the cache directory.
+ * - `--allow-write`: the cache directory (`$XDG_CACHE_HOME/brs`) only; a path
  *   depends on the environment, so the shebang cannot name it: narrow with
  *   `--allow-write=$HOME/.cache/brs`.
  * - `--allow-run`: the MFA command and the `exec` command (any program you

@@ -564,7 +564,7 @@ export async function _runTokenCommand(
 }
 
 // ---------------------------------------------------------------------------
-// CLI `exec` (owned by the CLI, issue 6): starts the user's command with
+// CLI `exec`: starts the user's command with
 // inherited stdio. Kept apart from the MFA runner above on purpose: no
 // allowlist (the user names the command to run), no output capture.
 // ---------------------------------------------------------------------------

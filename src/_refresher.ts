@@ -5,11 +5,11 @@
  * monotonic clock, at most one in-flight attempt, and the last failure with
  * its backoff.
  *
- * Choices written down here (the design leaves them open):
+ * Choices written down here:
  *
  * - Safety margin: credentials count as expired 10 s before their expiry
  *   (at most 10 % of their lifetime for very short-lived test credentials).
- * - Windows (rule 5): when `advisoryTimeout` is more than half the lifetime,
+ * - Windows: when `advisoryTimeout` is more than half the lifetime,
  *   both windows are scaled by the same factor so the advisory window plus
  *   its 10 % jitter is at most half the lifetime (a `warning` event says so).
  *   The jittered advisory point is never earlier than half the lifetime.
@@ -103,7 +103,7 @@ export interface _FetchResult {
     sessionToken?: string;
     expiration: Date;
   };
-  /** The `Date` of the STS reply, if known (rule 7). */
+  /** The `Date` of the STS reply, if known (lifetimes are measured from it). */
   serverDate?: Date;
   /**
    * The raw `Date` header of a reply that should have one (STS): `null` when

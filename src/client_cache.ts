@@ -1,6 +1,7 @@
 /**
- * {@linkcode ClientCache}: a bounded LRU / LFU cache of AWS SDK clients (or of
- * any value), with O(1) get, insert and eviction for both policies.
+ * {@linkcode ClientCache}: an LRU / LFU cache of AWS SDK clients (or of any
+ * value), unbounded unless `maxSize` is set, with O(1) get, insert and
+ * eviction for both policies.
  *
  * @module
  */
@@ -37,7 +38,11 @@ export type EvictionPolicy = "LRU" | "LFU";
  * import { ClientCache, type ClientCacheOptions } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const options: ClientCacheOptions = { evictionPolicy: "LRU", maxSize: 32, destroyOnEvict: true };
+ * const options: ClientCacheOptions = {
+ *   evictionPolicy: "LRU",
+ *   maxSize: 32,
+ *   destroyOnEvict: true,
+ * };
  * assertEquals(new ClientCache(options).maxSize, 32);
  * ```
  */
@@ -73,7 +78,10 @@ export interface ClientCacheOptions {
  *
  * @example Usage
  * ```ts
- * import { ClientCache, type ClientCacheRemoveOptions } from "@brs/session";
+ * import {
+ *   ClientCache,
+ *   type ClientCacheRemoveOptions,
+ * } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
  * let destroyed = 0;
@@ -430,7 +438,10 @@ function _destroy(value: unknown): void {
  * import { ClientCache } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const cache = new ClientCache<{ id: number }>({ evictionPolicy: "LRU", maxSize: 2 });
+ * const cache = new ClientCache<{ id: number }>({
+ *   evictionPolicy: "LRU",
+ *   maxSize: 2,
+ * });
  * const a = cache.getOrCreate("a", () => ({ id: 1 }));
  * assertEquals(cache.getOrCreate("a", () => ({ id: 99 })), a); // cached
  * cache.set("b", { id: 2 });
@@ -504,7 +515,9 @@ export class ClientCache<V = unknown> implements Iterable<[string, V]> {
    *
    * let destroyed = 0;
    * const cache = new ClientCache<{ destroy(): void }>();
-   * for (const key of ["a", "b", "c"]) cache.set(key, { destroy: () => destroyed++ });
+   * for (const key of ["a", "b", "c"]) {
+   *   cache.set(key, { destroy: () => destroyed++ });
+   * }
    * cache.maxSize = 1; // evicts "a" and "b" at once
    * assertEquals([...cache.keys()], ["c"]);
    * assertEquals(destroyed, 2);

@@ -1,6 +1,6 @@
 /**
- * {@linkcode createRefreshableSession}: the counterpart of the Python seed's
- * `RefreshableSession(method=...)` factory.
+ * {@linkcode createRefreshableSession}: one factory for every session kind,
+ * the counterpart of boto3-refresh-session's `RefreshableSession(method=...)`.
  *
  * @module
  */
@@ -61,12 +61,21 @@ const _METHODS = ["sts", "custom", "web-identity", "iot"] as const;
  *
  * @example Usage
  * ```ts
- * import { BRSValidationError, createRefreshableSession, CustomRefreshableSession } from "@brs/session";
+ * import {
+ *   BRSValidationError,
+ *   createRefreshableSession,
+ *   CustomRefreshableSession,
+ * } from "@brs/session";
  * import { assertInstanceOf, assertThrows } from "@std/assert";
  *
  * await using session = createRefreshableSession({
  *   method: "custom",
- *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+ *   provider: () => ({
+ *     accessKey: "A",
+ *     secretKey: "S",
+ *     token: "T",
+ *     expiryTime: "2099-01-01T00:00:00Z",
+ *   }),
  * });
  * assertInstanceOf(session, CustomRefreshableSession);
  * assertThrows(

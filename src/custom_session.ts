@@ -47,7 +47,12 @@ export type CustomCredentialProvider = (
  * import type { CustomRefreshableSessionOptions } from "@brs/session";
  *
  * const options: CustomRefreshableSessionOptions = {
- *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+ *   provider: () => ({
+ *     accessKey: "A",
+ *     secretKey: "S",
+ *     token: "T",
+ *     expiryTime: "2099-01-01T00:00:00Z",
+ *   }),
  *   region: "eu-west-1",
  * };
  * ```
@@ -180,6 +185,30 @@ function _mapProviderResult(value: unknown): _FetchResult {
  * (`BRSRefreshError` with code `"ExpiredOnArrival"`); a result of the wrong
  * shape is a `BRSValidationError`.
  *
+ * Members inherited from {@linkcode RefreshableSession} (documented there):
+ *
+ * - {@linkcode RefreshableSession.prototype.client | client(ClientClass, config?)}:
+ *   a cached, typed AWS SDK v3 client that always signs with fresh
+ *   credentials; {@linkcode RefreshableSession.prototype.resource | resource(Wrapper, ClientClass, config?)}
+ *   for `DynamoDBDocumentClient` and the like.
+ * - {@linkcode RefreshableSession.prototype.credentialProvider | credentialProvider}:
+ *   give it to any AWS SDK v3 client as `credentials`.
+ * - {@linkcode RefreshableSession.prototype.refreshableCredentials | refreshableCredentials()}
+ *   (also `credentials`): one consistent snapshot of the current credentials.
+ * - {@linkcode RefreshableSession.prototype.whoami | whoami()} /
+ *   {@linkcode RefreshableSession.prototype.getIdentity | getIdentity()}:
+ *   STS `GetCallerIdentity` with the session's own credentials.
+ * - {@linkcode RefreshableSession.prototype.refresh | refresh()},
+ *   {@linkcode RefreshableSession.prototype.invalidate | invalidate(accessKeyId)}.
+ * - {@linkcode RefreshableSession.prototype.regionName | regionName},
+ *   {@linkcode RefreshableSession.prototype.profileName | profileName},
+ *   {@linkcode RefreshableSession.prototype.availableProfiles | availableProfiles()},
+ *   {@linkcode RefreshableSession.prototype.getAvailablePartitions | getAvailablePartitions()},
+ *   {@linkcode RefreshableSession.prototype.getAvailableRegions | getAvailableRegions(service)}.
+ * - Events (`addEventListener`): `refresh`, `refresh-error`, `warning`.
+ * - {@linkcode RefreshableSession.prototype.close | close()} and
+ *   `await using`: stops timers and destroys cached clients.
+ *
  * @example Usage
  * ```ts
  * import { CustomRefreshableSession } from "@brs/session";
@@ -195,7 +224,9 @@ function _mapProviderResult(value: unknown): _FetchResult {
  *   }),
  *   providerOptions: { prefix: "ASIAEXAMPLE" },
  * });
- * const all = await Promise.all(Array.from({ length: 100 }, () => session.refreshableCredentials()));
+ * const all = await Promise.all(
+ *   Array.from({ length: 100 }, () => session.refreshableCredentials()),
+ * );
  * assertEquals(all[99]!.accessKey, "ASIAEXAMPLE1");
  * assertEquals(calls, 1);
  * ```
@@ -215,7 +246,10 @@ export class CustomRefreshableSession extends RefreshableSession {
    *
    * @example Usage
    * ```ts
-   * import { BRSValidationError, CustomRefreshableSession } from "@brs/session";
+   * import {
+   *   BRSValidationError,
+   *   CustomRefreshableSession,
+   * } from "@brs/session";
    * import { assertThrows } from "@std/assert";
    *
    * assertThrows(

@@ -1,6 +1,6 @@
 /**
  * Module-level {@linkcode client} and {@linkcode resource} helpers (the
- * counterpart of the Python seed's module-level client cache): with a default
+ * counterpart of boto3-refresh-session's module-level client cache): with a default
  * session set by {@linkcode setDefaultSession} they delegate to it; without
  * one they build clients with the AWS SDK's default credential chain and
  * cache them in a module-level, unbounded LRU {@linkcode ClientCache}.
@@ -26,7 +26,11 @@ import type {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, type SessionLike, setDefaultSession } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   type SessionLike,
+ *   setDefaultSession,
+ * } from "@brs/session";
  *
  * await using session = new CustomRefreshableSession({
  *   provider: () => ({
@@ -109,7 +113,11 @@ function _checkClass(value: unknown, fn: string): void {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, getDefaultSession, setDefaultSession } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   getDefaultSession,
+ *   setDefaultSession,
+ * } from "@brs/session";
  * import { assertStrictEquals } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -189,8 +197,15 @@ export function getDefaultSession(): SessionLike | undefined {
  * import { STSClient } from "@aws-sdk/client-sts";
  * import { assertStrictEquals } from "@std/assert";
  *
- * const a = client(STSClient, { region: "eu-west-1", endpoint: "http://127.0.0.1:1" });
- * const b = client(STSClient, { endpoint: "http://127.0.0.1:1", region: "eu-west-1", maxAttempts: undefined });
+ * const a = client(STSClient, {
+ *   region: "eu-west-1",
+ *   endpoint: "http://127.0.0.1:1",
+ * });
+ * const b = client(STSClient, {
+ *   endpoint: "http://127.0.0.1:1",
+ *   region: "eu-west-1",
+ *   maxAttempts: undefined,
+ * });
  * assertStrictEquals(a, b);
  * a.destroy();
  * ```
@@ -247,7 +262,10 @@ export function client<K extends ClientClass>(
  * }
  * const config = { region: "eu-west-1", endpoint: "http://127.0.0.1:1" };
  * const wrapped = resource(Wrapped, STSClient, config);
- * assertStrictEquals(resource(Wrapped, STSClient, { ...config }), wrapped);
+ * assertStrictEquals(
+ *   resource(Wrapped, STSClient, { ...config }),
+ *   wrapped,
+ * );
  * assertStrictEquals(wrapped.sts, client(STSClient, config));
  * wrapped.sts.destroy();
  * ```

@@ -15,11 +15,17 @@ import { _redactSecrets } from "./_redact.ts";
  *
  * @example Usage
  * ```ts
- * import { BRSValidationError, type BRSErrorOptions } from "@brs/session";
+ * import { type BRSErrorOptions, BRSValidationError } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const options: BRSErrorOptions = { param: "region", details: { given: 42 } };
- * assertEquals(new BRSValidationError("Bad region", options).param, "region");
+ * const options: BRSErrorOptions = {
+ *   param: "region",
+ *   details: { given: 42 },
+ * };
+ * assertEquals(
+ *   new BRSValidationError("Bad region", options).param,
+ *   "region",
+ * );
  * ```
  */
 export interface BRSErrorOptions {
@@ -41,7 +47,9 @@ export interface BRSErrorOptions {
  * import { BRSError } from "@brs/session";
  * import { assertEquals, assertInstanceOf } from "@std/assert";
  *
- * const error = new BRSError("Cannot refresh: STS is down", { code: "Throttling" });
+ * const error = new BRSError("Cannot refresh: STS is down", {
+ *   code: "Throttling",
+ * });
  * assertInstanceOf(error, Error);
  * assertEquals(error.code, "Throttling");
  * ```
@@ -92,11 +100,17 @@ export class BRSError extends Error {
  *
  * @example Usage
  * ```ts
- * import { BRSValidationError, STSRefreshableSession } from "@brs/session";
+ * import {
+ *   BRSValidationError,
+ *   STSRefreshableSession,
+ * } from "@brs/session";
  * import { assertThrows } from "@std/assert";
  *
  * assertThrows(
- *   () => new STSRefreshableSession({ assumeRole: { RoleArn: "not-an-arn" } }),
+ *   () =>
+ *     new STSRefreshableSession({
+ *       assumeRole: { RoleArn: "not-an-arn" },
+ *     }),
  *   BRSValidationError,
  * );
  * ```
@@ -121,9 +135,12 @@ export class BRSValidationError extends BRSError {
  * import { BRSConfigurationError } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const error = new BRSConfigurationError("Cannot run MFA command 'sh': it is not in the allowlist", {
- *   param: "mfaTokenProvider",
- * });
+ * const error = new BRSConfigurationError(
+ *   "Cannot run MFA command 'sh': it is not in the allowlist",
+ *   {
+ *     param: "mfaTokenProvider",
+ *   },
+ * );
  * assertEquals(error.code, "ConfigurationError");
  * ```
  */
@@ -144,11 +161,20 @@ export class BRSConfigurationError extends BRSError {
  *
  * @example Usage
  * ```ts
- * import { BRSRefreshError, type BRSRefreshErrorOptions } from "@brs/session";
+ * import {
+ *   BRSRefreshError,
+ *   type BRSRefreshErrorOptions,
+ * } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const options: BRSRefreshErrorOptions = { code: "Throttling", retryAt: new Date(0) };
- * assertEquals(new BRSRefreshError("STS throttled", options).retryAt, new Date(0));
+ * const options: BRSRefreshErrorOptions = {
+ *   code: "Throttling",
+ *   retryAt: new Date(0),
+ * };
+ * assertEquals(
+ *   new BRSRefreshError("STS throttled", options).retryAt,
+ *   new Date(0),
+ * );
  * ```
  */
 export interface BRSRefreshErrorOptions extends BRSErrorOptions {
@@ -167,10 +193,13 @@ export interface BRSRefreshErrorOptions extends BRSErrorOptions {
  * import { assertEquals } from "@std/assert";
  *
  * const retryAt = new Date(Date.now() + 1000);
- * const error = new BRSRefreshError("Cannot refresh credentials: STS answered Throttling", {
- *   code: "Throttling",
- *   retryAt,
- * });
+ * const error = new BRSRefreshError(
+ *   "Cannot refresh credentials: STS answered Throttling",
+ *   {
+ *     code: "Throttling",
+ *     retryAt,
+ *   },
+ * );
  * assertEquals(error.retryAt, retryAt);
  * ```
  */
@@ -230,7 +259,10 @@ export class ClientCacheError extends BRSError {
  * import { ClientCacheError, ClientCacheExistsError } from "@brs/session";
  * import { assertInstanceOf } from "@std/assert";
  *
- * assertInstanceOf(new ClientCacheExistsError("Key exists"), ClientCacheError);
+ * assertInstanceOf(
+ *   new ClientCacheExistsError("Key exists"),
+ *   ClientCacheError,
+ * );
  * ```
  */
 export class ClientCacheExistsError extends ClientCacheError {
@@ -250,10 +282,16 @@ export class ClientCacheExistsError extends ClientCacheError {
  *
  * @example Usage
  * ```ts
- * import { ClientCacheError, ClientCacheNotFoundError } from "@brs/session";
+ * import {
+ *   ClientCacheError,
+ *   ClientCacheNotFoundError,
+ * } from "@brs/session";
  * import { assertInstanceOf } from "@std/assert";
  *
- * assertInstanceOf(new ClientCacheNotFoundError("No such key"), ClientCacheError);
+ * assertInstanceOf(
+ *   new ClientCacheNotFoundError("No such key"),
+ *   ClientCacheError,
+ * );
  * ```
  */
 export class ClientCacheNotFoundError extends ClientCacheError {
@@ -296,10 +334,16 @@ export class ResourceCacheError extends ClientCacheError {
  *
  * @example Usage
  * ```ts
- * import { ClientCacheExistsError, ResourceCacheExistsError } from "@brs/session";
+ * import {
+ *   ClientCacheExistsError,
+ *   ResourceCacheExistsError,
+ * } from "@brs/session";
  * import { assertInstanceOf } from "@std/assert";
  *
- * assertInstanceOf(new ResourceCacheExistsError("Key exists"), ClientCacheExistsError);
+ * assertInstanceOf(
+ *   new ResourceCacheExistsError("Key exists"),
+ *   ClientCacheExistsError,
+ * );
  * ```
  */
 export class ResourceCacheExistsError extends ClientCacheExistsError {
@@ -319,10 +363,16 @@ export class ResourceCacheExistsError extends ClientCacheExistsError {
  *
  * @example Usage
  * ```ts
- * import { ClientCacheNotFoundError, ResourceCacheNotFoundError } from "@brs/session";
+ * import {
+ *   ClientCacheNotFoundError,
+ *   ResourceCacheNotFoundError,
+ * } from "@brs/session";
  * import { assertInstanceOf } from "@std/assert";
  *
- * assertInstanceOf(new ResourceCacheNotFoundError("No such key"), ClientCacheNotFoundError);
+ * assertInstanceOf(
+ *   new ResourceCacheNotFoundError("No such key"),
+ *   ClientCacheNotFoundError,
+ * );
  * ```
  */
 export class ResourceCacheNotFoundError extends ClientCacheNotFoundError {

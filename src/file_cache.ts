@@ -86,7 +86,9 @@ const _FORMAT_KIND = "brs-credentials";
  *
  * const directory = await Deno.makeTempDir();
  * const cache = new FileCache({ directory });
- * const key = await FileCache.keyOf({ role: "arn:aws:iam::123456789012:role/app" });
+ * const key = await FileCache.keyOf({
+ *   role: "arn:aws:iam::123456789012:role/app",
+ * });
  * const entry = {
  *   credentials: {
  *     accessKey: "ASIAEXAMPLE",
@@ -96,8 +98,14 @@ const _FORMAT_KIND = "brs-credentials";
  *   },
  *   obtainedAt: new Date().toISOString(),
  * };
- * const first = await cache.getOrRefresh(key, () => Promise.resolve(entry));
- * const second = await cache.getOrRefresh(key, () => Promise.reject(new Error("not called")));
+ * const first = await cache.getOrRefresh(
+ *   key,
+ *   () => Promise.resolve(entry),
+ * );
+ * const second = await cache.getOrRefresh(
+ *   key,
+ *   () => Promise.reject(new Error("not called")),
+ * );
  * assertEquals([first.source, second.source], ["refresh", "cache"]);
  * await Deno.remove(directory, { recursive: true });
  * ```

@@ -30,8 +30,12 @@ import {
  * import type { MfaTokenFunction } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const fromEnv: MfaTokenFunction = (_serial, options) => String(options.code ?? "000000");
- * assertEquals(await fromEnv("arn:aws:iam::123456789012:mfa/me", { code: "123456" }), "123456");
+ * const fromEnv: MfaTokenFunction = (_serial, options) =>
+ *   String(options.code ?? "000000");
+ * assertEquals(
+ *   await fromEnv("arn:aws:iam::123456789012:mfa/me", { code: "123456" }),
+ *   "123456",
+ * );
  * ```
  */
 export type MfaTokenFunction = (
@@ -52,10 +56,20 @@ export type MfaTokenFunction = (
  * import type { MfaTokenProvider } from "@brs/session";
  * import { assert } from "@std/assert";
  *
- * const yubikey: MfaTokenProvider = ["ykman", "oath", "accounts", "code", "--single", "aws"];
+ * const yubikey: MfaTokenProvider = [
+ *   "ykman",
+ *   "oath",
+ *   "accounts",
+ *   "code",
+ *   "--single",
+ *   "aws",
+ * ];
  * const totp: MfaTokenProvider = "oathtool --totp -b JBSWY3DPEHPK3PXP";
  * const fn: MfaTokenProvider = () => "123456";
- * assert(Array.isArray(yubikey) && typeof totp === "string" && typeof fn === "function");
+ * assert(
+ *   Array.isArray(yubikey) && typeof totp === "string" &&
+ *     typeof fn === "function",
+ * );
  * ```
  */
 export type MfaTokenProvider = MfaTokenFunction | string[] | string;
@@ -71,7 +85,10 @@ export type MfaTokenProvider = MfaTokenFunction | string[] | string;
  * import type { MfaTokenProviderOptions } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
- * const options: MfaTokenProviderOptions = { timeoutMs: 10_000, allowedCommands: ["/opt/bin/my-otp"] };
+ * const options: MfaTokenProviderOptions = {
+ *   timeoutMs: 10_000,
+ *   allowedCommands: ["/opt/bin/my-otp"],
+ * };
  * assertEquals(options.timeoutMs, 10_000);
  * ```
  */
@@ -118,11 +135,17 @@ export interface MfaTokenProviderOptions {
  *
  * @example Usage
  * ```ts
- * import { createMfaTokenSource, type MfaTokenSource } from "@brs/session";
+ * import {
+ *   createMfaTokenSource,
+ *   type MfaTokenSource,
+ * } from "@brs/session";
  * import { assertMatch } from "@std/assert";
  *
  * const source: MfaTokenSource = createMfaTokenSource(() => "246810");
- * assertMatch(await source("arn:aws:iam::123456789012:mfa/doc-type"), /^\d{6}$/);
+ * assertMatch(
+ *   await source("arn:aws:iam::123456789012:mfa/doc-type"),
+ *   /^\d{6}$/,
+ * );
  * ```
  */
 export type MfaTokenSource = (
@@ -241,19 +264,36 @@ async function _callFunction(
  *
  * @example Usage
  * ```ts
- * import { BRSConfigurationError, BRSValidationError, createMfaTokenSource } from "@brs/session";
- * import { assertEquals, assertNotEquals, assertThrows } from "@std/assert";
+ * import {
+ *   BRSConfigurationError,
+ *   BRSValidationError,
+ *   createMfaTokenSource,
+ * } from "@brs/session";
+ * import {
+ *   assertEquals,
+ *   assertNotEquals,
+ *   assertThrows,
+ * } from "@std/assert";
  *
  * let n = 0;
- * const source = createMfaTokenSource(() => ["111111", "222222"][n++ % 2]!);
+ * const source = createMfaTokenSource(() =>
+ *   ["111111", "222222"][n++ % 2]!
+ * );
  * const serial = "arn:aws:iam::123456789012:mfa/doc-example";
  * const first = await source(serial);
- * const second = await source(serial); // never the same code twice in a step
+ * // Never the same code twice in a 30 s step:
+ * const second = await source(serial);
  * assertNotEquals(first, second);
  * assertEquals([first, second].sort(), ["111111", "222222"]);
  *
- * assertThrows(() => createMfaTokenSource("oathtool -b X | tee log"), BRSValidationError);
- * assertThrows(() => createMfaTokenSource(["sh", "-c", "echo 123456"]), BRSConfigurationError);
+ * assertThrows(
+ *   () => createMfaTokenSource("oathtool -b X | tee log"),
+ *   BRSValidationError,
+ * );
+ * assertThrows(
+ *   () => createMfaTokenSource(["sh", "-c", "echo 123456"]),
+ *   BRSConfigurationError,
+ * );
  * ```
  */
 export function createMfaTokenSource(

@@ -89,7 +89,10 @@ export interface AwsCredentialIdentity {
  * import type { AwsCredentialIdentityProvider } from "@brs/session";
  *
  * const provider: AwsCredentialIdentityProvider = () =>
- *   Promise.resolve({ accessKeyId: "AKIAEXAMPLE", secretAccessKey: "example-secret" });
+ *   Promise.resolve({
+ *     accessKeyId: "AKIAEXAMPLE",
+ *     secretAccessKey: "example-secret",
+ *   });
  * ```
  */
 export type AwsCredentialIdentityProvider = (
@@ -103,7 +106,11 @@ export type AwsCredentialIdentityProvider = (
  * ```ts
  * import type { RefreshableSessionOptions } from "@brs/session";
  *
- * const options: RefreshableSessionOptions = { region: "eu-west-1", advisoryTimeout: 600, mandatoryTimeout: 300 };
+ * const options: RefreshableSessionOptions = {
+ *   region: "eu-west-1",
+ *   advisoryTimeout: 600,
+ *   mandatoryTimeout: 300,
+ * };
  * ```
  */
 export interface RefreshableSessionOptions {
@@ -171,7 +178,10 @@ export interface RefreshableSessionOptions {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, type RefreshEventDetail } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   type RefreshEventDetail,
+ * } from "@brs/session";
  * import { assertEquals } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -206,7 +216,10 @@ export interface RefreshEventDetail {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, type RefreshErrorEventDetail } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   type RefreshErrorEventDetail,
+ * } from "@brs/session";
  * import { assertEquals, assertRejects } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -242,7 +255,8 @@ export interface RefreshErrorEventDetail {
  * import type { WarningEventDetail } from "@brs/session";
  *
  * function onWarning(event: Event): void {
- *   const { code, message } = (event as CustomEvent<WarningEventDetail>).detail;
+ *   const { code, message } =
+ *     (event as CustomEvent<WarningEventDetail>).detail;
  *   if (code === "WindowsScaled") console.warn(message);
  * }
  * ```
@@ -443,10 +457,11 @@ function _destroy(value: unknown): void {
 }
 
 /**
- * The base class of every session: refreshing credentials (the rules, the
- * two clocks and self-healing are in guide/refresh.md), a cache of AWS SDK
- * clients that always sign with fresh credentials and heal themselves after
- * an ExpiredToken reply, `whoami`, events and
+ * The base class of every session: refreshing credentials (one shared
+ * refresh for every caller, started before expiry; the rules, the two clocks
+ * and self-healing are in guide/refresh.md), a cache of AWS SDK clients that
+ * always sign with fresh credentials and heal themselves after an
+ * ExpiredToken reply, `whoami`, events and
  * disposal. Subclasses say how to fetch credentials:
  * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
  * (your function).
@@ -461,7 +476,10 @@ function _destroy(value: unknown): void {
  *
  * @example Usage
  * ```ts
- * import { CustomRefreshableSession, RefreshableSession } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   RefreshableSession,
+ * } from "@brs/session";
  * import { assertEquals, assertInstanceOf } from "@std/assert";
  *
  * await using session = new CustomRefreshableSession({
@@ -755,7 +773,10 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    * });
    * assertEquals((await session.refresh()).accessKey, "ASIAEXAMPLE1");
-   * assertEquals((await session.refresh({ force: true })).accessKey, "ASIAEXAMPLE2");
+   * assertEquals(
+   *   (await session.refresh({ force: true })).accessKey,
+   *   "ASIAEXAMPLE2",
+   * );
    * ```
    */
   async refresh(options: RefreshOptions = {}): Promise<TemporaryCredentials> {
@@ -798,7 +819,10 @@ export abstract class RefreshableSession extends EventTarget
    * const { accessKey } = await session.refreshableCredentials();
    * assertEquals(session.invalidate(accessKey), true);
    * assertEquals(session.invalidate(accessKey), false);
-   * assertEquals((await session.refreshableCredentials()).accessKey, "ASIAEXAMPLE2");
+   * assertEquals(
+   *   (await session.refreshableCredentials()).accessKey,
+   *   "ASIAEXAMPLE2",
+   * );
    * ```
    */
   invalidate(accessKeyId: string): boolean {
@@ -864,7 +888,10 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    *   region: "eu-west-1",
    * });
-   * const a = session.client(STSClient, { maxAttempts: 2, endpoint: undefined });
+   * const a = session.client(STSClient, {
+   *   maxAttempts: 2,
+   *   endpoint: undefined,
+   * });
    * const b = session.client(STSClient, { maxAttempts: 2 });
    * assertStrictEquals(a, b);
    * ```
@@ -939,8 +966,14 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    *   region: "eu-west-1",
    * });
-   * const documents = session.resource(DynamoDBDocumentClient, DynamoDBClient);
-   * assertStrictEquals(session.resource(DynamoDBDocumentClient, DynamoDBClient), documents);
+   * const documents = session.resource(
+   *   DynamoDBDocumentClient,
+   *   DynamoDBClient,
+   * );
+   * assertStrictEquals(
+   *   session.resource(DynamoDBDocumentClient, DynamoDBClient),
+   *   documents,
+   * );
    * ```
    */
   resource<R, K extends ClientClass>(
@@ -1020,7 +1053,10 @@ export abstract class RefreshableSession extends EventTarget
    * await using sts = await startLocalSts();
    * await using session = new STSRefreshableSession({
    *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
-   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   stsClientConfig: {
+   *     endpoint: sts.url,
+   *     credentials: sts.baseCredentials,
+   *   },
    *   region: "us-east-1",
    * });
    * const identity = await session.getIdentity();
@@ -1059,7 +1095,10 @@ export abstract class RefreshableSession extends EventTarget
    * await using sts = await startLocalSts({ accountId: "210987654321" });
    * await using session = new STSRefreshableSession({
    *   assumeRole: { RoleArn: "arn:aws:iam::210987654321:role/app" },
-   *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+   *   stsClientConfig: {
+   *     endpoint: sts.url,
+   *     credentials: sts.baseCredentials,
+   *   },
    *   region: "us-east-1",
    * });
    * assertEquals((await session.whoami()).Account, "210987654321");
@@ -1080,7 +1119,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assertEquals } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    *   region: "eu-west-1",
    * });
    * assertEquals(session.regionName, "eu-west-1");
@@ -1101,7 +1145,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assertEquals } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    *   profile: "dev",
    * });
    * assertEquals(session.profileName, "dev");
@@ -1122,7 +1171,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assert } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    * });
    * assert(Array.isArray(await session.availableProfiles()));
    * ```
@@ -1142,7 +1196,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assert } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    * });
    * assert(session.getAvailablePartitions().includes("aws-cn"));
    * ```
@@ -1166,7 +1225,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assert } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    * });
    * assert(session.getAvailableRegions("s3").includes("eu-west-1"));
    * ```
@@ -1188,7 +1252,12 @@ export abstract class RefreshableSession extends EventTarget
    * import { assertRejects } from "@std/assert";
    *
    * const session = new CustomRefreshableSession({
-   *   provider: () => ({ accessKey: "A", secretKey: "S", token: "T", expiryTime: "2099-01-01T00:00:00Z" }),
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
    *   deferRefresh: false,
    * });
    * await session.close();

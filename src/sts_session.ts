@@ -51,7 +51,10 @@ import { _MfaSession, _validateMfaSession } from "./_mfa_session.ts";
  * import type { STSRefreshableSessionOptions } from "@brs/session";
  *
  * const options: STSRefreshableSessionOptions = {
- *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app", DurationSeconds: 3600 },
+ *   assumeRole: {
+ *     RoleArn: "arn:aws:iam::123456789012:role/app",
+ *     DurationSeconds: 3600,
+ *   },
  *   stsClientConfig: { region: "eu-west-1" },
  *   deferRefresh: false,
  * };
@@ -124,17 +127,50 @@ function _isMfaRejection(error: unknown): boolean {
  * working credentials, MFA codes are asked on every refresh, and
  * `whoami()` returns the **assumed role's** identity.
  *
+ * Members inherited from {@linkcode RefreshableSession} (documented there):
+ *
+ * - {@linkcode RefreshableSession.prototype.client | client(ClientClass, config?)}:
+ *   a cached, typed AWS SDK v3 client that always signs with fresh
+ *   credentials; {@linkcode RefreshableSession.prototype.resource | resource(Wrapper, ClientClass, config?)}
+ *   for `DynamoDBDocumentClient` and the like.
+ * - {@linkcode RefreshableSession.prototype.credentialProvider | credentialProvider}:
+ *   give it to any AWS SDK v3 client as `credentials`.
+ * - {@linkcode RefreshableSession.prototype.refreshableCredentials | refreshableCredentials()}
+ *   (also `credentials`): one consistent snapshot of the current credentials.
+ * - {@linkcode RefreshableSession.prototype.whoami | whoami()} /
+ *   {@linkcode RefreshableSession.prototype.getIdentity | getIdentity()}:
+ *   STS `GetCallerIdentity` with the session's own credentials.
+ * - {@linkcode RefreshableSession.prototype.refresh | refresh()},
+ *   {@linkcode RefreshableSession.prototype.invalidate | invalidate(accessKeyId)}.
+ * - {@linkcode RefreshableSession.prototype.regionName | regionName},
+ *   {@linkcode RefreshableSession.prototype.profileName | profileName},
+ *   {@linkcode RefreshableSession.prototype.availableProfiles | availableProfiles()},
+ *   {@linkcode RefreshableSession.prototype.getAvailablePartitions | getAvailablePartitions()},
+ *   {@linkcode RefreshableSession.prototype.getAvailableRegions | getAvailableRegions(service)}.
+ * - Events (`addEventListener`): `refresh`, `refresh-error`, `warning`.
+ * - {@linkcode RefreshableSession.prototype.close | close()} and
+ *   `await using`: stops timers and destroys cached clients.
+ *
  * @example Usage
  * ```ts
  * import { STSRefreshableSession } from "@brs/session";
  * import { startLocalSts } from "@brs/session/testing";
- * import { STSClient, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+ * import {
+ *   GetCallerIdentityCommand,
+ *   STSClient,
+ * } from "@aws-sdk/client-sts";
  * import { assertEquals, assertMatch } from "@std/assert";
  *
  * await using sts = await startLocalSts();
  * await using session = new STSRefreshableSession({
- *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app", RoleSessionName: "docs" },
- *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+ *   assumeRole: {
+ *     RoleArn: "arn:aws:iam::123456789012:role/app",
+ *     RoleSessionName: "docs",
+ *   },
+ *   stsClientConfig: {
+ *     endpoint: sts.url,
+ *     credentials: sts.baseCredentials,
+ *   },
  *   region: "us-east-1",
  * });
  * const client = session.client(STSClient, { endpoint: sts.url });
@@ -176,15 +212,22 @@ export class STSRefreshableSession extends RefreshableSession {
    *
    * @example Usage
    * ```ts
-   * import { BRSValidationError, STSRefreshableSession } from "@brs/session";
+   * import {
+   *   BRSValidationError,
+   *   STSRefreshableSession,
+   * } from "@brs/session";
    * import { assertThrows } from "@std/assert";
    *
    * assertThrows(
-   *   () => new STSRefreshableSession({
-   *     assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app", DurationSeconds: 12 },
-   *   }),
+   *   () =>
+   *     new STSRefreshableSession({
+   *       assumeRole: {
+   *         RoleArn: "arn:aws:iam::123456789012:role/app",
+   *         DurationSeconds: 12,
+   *       },
+   *     }),
    *   BRSValidationError,
-   *   "'assumeRole.DurationSeconds' must be an integer from 900 to 43200: got 12",
+   *   "must be an integer from 900 to 43200: got 12",
    * );
    * ```
    */

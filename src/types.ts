@@ -57,7 +57,10 @@ export interface AssumeRoleConfig {
  * ```ts
  * import type { STSClientConfig } from "@brs/session";
  *
- * const stsClientConfig: STSClientConfig = { region: "eu-west-1", maxAttempts: 2 };
+ * const stsClientConfig: STSClientConfig = {
+ *   region: "eu-west-1",
+ *   maxAttempts: 2,
+ * };
  * ```
  */
 export type STSClientConfig = _SdkSTSClientConfig;
@@ -132,7 +135,10 @@ export interface Identity {
  * import type { Clock } from "@brs/session";
  *
  * let t = 0;
- * const clock: Clock = { now: () => 1_700_000_000_000 + t, monotonic: () => t };
+ * const clock: Clock = {
+ *   now: () => 1_700_000_000_000 + t,
+ *   monotonic: () => t,
+ * };
  * t += 1000;
  * ```
  */
@@ -228,7 +234,10 @@ export type ClientClass<C extends object = object> = new (
  * import type { ClientConfig } from "@brs/session";
  * import { STSClient } from "@aws-sdk/client-sts";
  *
- * const config: ClientConfig<typeof STSClient> = { region: "eu-west-1", maxAttempts: 3 };
+ * const config: ClientConfig<typeof STSClient> = {
+ *   region: "eu-west-1",
+ *   maxAttempts: 3,
+ * };
  * new STSClient(config).destroy();
  * ```
  */

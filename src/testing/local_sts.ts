@@ -45,13 +45,19 @@ export type { LocalWebIdentityOptions } from "./_web_identity.ts";
  *
  * @example Usage
  * ```ts
- * import { type LocalStsOptions, startLocalSts } from "@brs/session/testing";
+ * import {
+ *   type LocalStsOptions,
+ *   startLocalSts,
+ * } from "@brs/session/testing";
  * import { assertEquals } from "@std/assert";
  *
  * const options: LocalStsOptions = {
  *   accountId: "111122223333",
- *   credentialLifetimeSeconds: 5, // short-lived credentials for refresh tests
- *   mfaDevices: { "arn:aws:iam::111122223333:mfa/ci": "JBSWY3DPEHPK3PXP" },
+ *   // Short-lived credentials for refresh tests:
+ *   credentialLifetimeSeconds: 5,
+ *   mfaDevices: {
+ *     "arn:aws:iam::111122223333:mfa/ci": "JBSWY3DPEHPK3PXP",
+ *   },
  * };
  * await using sts = await startLocalSts(options);
  * assertEquals(sts.accountId, "111122223333");
@@ -107,11 +113,18 @@ export interface LocalStsOptions {
  * @example Usage
  * ```ts
  * import { startLocalSts } from "@brs/session/testing";
- * import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+ * import {
+ *   GetCallerIdentityCommand,
+ *   STSClient,
+ * } from "@aws-sdk/client-sts";
  * import { assertEquals, assertRejects } from "@std/assert";
  *
  * await using sts = await startLocalSts();
- * sts.injectFault({ kind: "throttle", times: 1, actions: ["GetCallerIdentity"] });
+ * sts.injectFault({
+ *   kind: "throttle",
+ *   times: 1,
+ *   actions: ["GetCallerIdentity"],
+ * });
  * const client = new STSClient({
  *   region: "us-east-1",
  *   endpoint: sts.url,
@@ -119,9 +132,12 @@ export interface LocalStsOptions {
  *   maxAttempts: 1,
  * });
  * try {
- *   const error = await assertRejects(() => client.send(new GetCallerIdentityCommand({})));
+ *   const error = await assertRejects(() =>
+ *     client.send(new GetCallerIdentityCommand({}))
+ *   );
  *   assertEquals((error as Error).name, "Throttling");
- *   await client.send(new GetCallerIdentityCommand({})); // `times: 1`: answered again
+ *   // `times: 1`: answered again.
+ *   await client.send(new GetCallerIdentityCommand({}));
  * } finally {
  *   client.destroy();
  * }
@@ -167,11 +183,15 @@ export interface LocalStsFault {
  *
  * @example Usage
  * ```ts
- * import { type LocalStsCalls, startLocalSts } from "@brs/session/testing";
+ * import {
+ *   type LocalStsCalls,
+ *   startLocalSts,
+ * } from "@brs/session/testing";
  * import { assertEquals } from "@std/assert";
  *
  * await using sts = await startLocalSts();
- * const before: LocalStsCalls = { ...sts.calls }; // a snapshot; sts.calls is live
+ * // A snapshot; sts.calls is live.
+ * const before: LocalStsCalls = { ...sts.calls };
  * assertEquals(before.total, 0);
  * ```
  */
@@ -233,15 +253,25 @@ export interface LocalStsRequestRecord {
  * @example Usage
  * ```ts
  * import { startLocalSts } from "@brs/session/testing";
- * import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+ * import {
+ *   AssumeRoleCommand,
+ *   GetCallerIdentityCommand,
+ *   STSClient,
+ * } from "@aws-sdk/client-sts";
  * import { assertEquals, assertRejects } from "@std/assert";
  *
  * const sts = await startLocalSts({ latencyMs: 5 });
- * const base = new STSClient({ region: "us-east-1", endpoint: sts.url, credentials: sts.baseCredentials });
- * const { Credentials } = await base.send(new AssumeRoleCommand({
- *   RoleArn: "arn:aws:iam::123456789012:role/app",
- *   RoleSessionName: "test",
- * }));
+ * const base = new STSClient({
+ *   region: "us-east-1",
+ *   endpoint: sts.url,
+ *   credentials: sts.baseCredentials,
+ * });
+ * const { Credentials } = await base.send(
+ *   new AssumeRoleCommand({
+ *     RoleArn: "arn:aws:iam::123456789012:role/app",
+ *     RoleSessionName: "test",
+ *   }),
+ * );
  * base.destroy();
  *
  * sts.expire(Credentials!.AccessKeyId!);
@@ -255,7 +285,9 @@ export interface LocalStsRequestRecord {
  *     sessionToken: Credentials!.SessionToken!,
  *   },
  * });
- * const error = await assertRejects(() => assumed.send(new GetCallerIdentityCommand({})));
+ * const error = await assertRejects(() =>
+ *   assumed.send(new GetCallerIdentityCommand({}))
+ * );
  * assertEquals((error as Error).name, "ExpiredToken");
  * assumed.destroy();
  * assertEquals(sts.calls.AssumeRole, 1);
@@ -1271,15 +1303,25 @@ class LocalStsServer implements LocalSts {
  * @example Usage
  * ```ts
  * import { startLocalSts } from "@brs/session/testing";
- * import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+ * import {
+ *   AssumeRoleCommand,
+ *   GetCallerIdentityCommand,
+ *   STSClient,
+ * } from "@aws-sdk/client-sts";
  * import { assertEquals } from "@std/assert";
  *
  * await using sts = await startLocalSts({ accountId: "111122223333" });
- * const base = new STSClient({ region: "us-east-1", endpoint: sts.url, credentials: sts.baseCredentials });
- * const { Credentials } = await base.send(new AssumeRoleCommand({
- *   RoleArn: "arn:aws:iam::111122223333:role/app",
- *   RoleSessionName: "test",
- * }));
+ * const base = new STSClient({
+ *   region: "us-east-1",
+ *   endpoint: sts.url,
+ *   credentials: sts.baseCredentials,
+ * });
+ * const { Credentials } = await base.send(
+ *   new AssumeRoleCommand({
+ *     RoleArn: "arn:aws:iam::111122223333:role/app",
+ *     RoleSessionName: "test",
+ *   }),
+ * );
  * base.destroy();
  *
  * const assumed = new STSClient({
@@ -1293,7 +1335,10 @@ class LocalStsServer implements LocalSts {
  * });
  * const identity = await assumed.send(new GetCallerIdentityCommand({}));
  * assumed.destroy();
- * assertEquals(identity.Arn, "arn:aws:sts::111122223333:assumed-role/app/test");
+ * assertEquals(
+ *   identity.Arn,
+ *   "arn:aws:sts::111122223333:assumed-role/app/test",
+ * );
  * assertEquals(sts.calls.total, 2);
  * ```
  */

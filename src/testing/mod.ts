@@ -16,15 +16,24 @@
  *   mfaDevices: { "arn:aws:iam::123456789012:mfa/alice": secret },
  *   mfaRequiredRoles: ["*"],
  * });
- * const client = new STSClient({ region: "us-east-1", endpoint: sts.url, credentials: sts.baseCredentials });
+ * const client = new STSClient({
+ *   region: "us-east-1",
+ *   endpoint: sts.url,
+ *   credentials: sts.baseCredentials,
+ * });
  * try {
- *   const reply = await client.send(new AssumeRoleCommand({
- *     RoleArn: "arn:aws:iam::123456789012:role/admin",
- *     RoleSessionName: "alice",
- *     SerialNumber: "arn:aws:iam::123456789012:mfa/alice",
- *     TokenCode: totp(secret),
- *   }));
- *   assertEquals(reply.AssumedRoleUser?.Arn, "arn:aws:sts::123456789012:assumed-role/admin/alice");
+ *   const reply = await client.send(
+ *     new AssumeRoleCommand({
+ *       RoleArn: "arn:aws:iam::123456789012:role/admin",
+ *       RoleSessionName: "alice",
+ *       SerialNumber: "arn:aws:iam::123456789012:mfa/alice",
+ *       TokenCode: totp(secret),
+ *     }),
+ *   );
+ *   assertEquals(
+ *     reply.AssumedRoleUser?.Arn,
+ *     "arn:aws:sts::123456789012:assumed-role/admin/alice",
+ *   );
  * } finally {
  *   client.destroy();
  * }

@@ -24,7 +24,8 @@ import { _base32Decode, _hotp, _totpCounter } from "./_totp.ts";
  * import { totp } from "@brs/session/testing";
  * import { assertEquals } from "@std/assert";
  *
- * // RFC 6238 test vector (SHA-1 secret "12345678901234567890"), last 6 digits.
+ * // RFC 6238 test vector (SHA-1 secret "12345678901234567890"),
+ * // last 6 digits.
  * const secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
  * assertEquals(totp(secret, 59_000), "287082");
  * assertEquals(totp(secret).length, 6);
