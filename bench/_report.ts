@@ -684,7 +684,7 @@ function markdown(
       "",
     );
   }
-  L.push("## DESIGN.md section 9 targets", "");
+  L.push("## Targets", "");
   const verdicts = targets(r, d);
   L.push(
     markdownTable({

@@ -1,5 +1,5 @@
 /**
- * Soak run of the refresh engine (issue 8, item 6): a session with an
+ * Soak run of the refresh engine: a session with an
  * injected clock goes through many refresh cycles with random credential
  * source faults and many concurrent callers per cycle, and reports memory,
  * open file descriptors, fetch calls per refresh and any caller-visible error

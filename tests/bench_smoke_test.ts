@@ -62,7 +62,7 @@ Deno.test("bench harness runs every scenario with tiny sizes and writes a report
       command: "deno task bench --quick",
     });
     const md = await Deno.readTextFile(written.results);
-    assert(md.includes("## DESIGN.md section 9 targets"));
+    assert(md.includes("## Targets"));
     assert(md.includes("## Invalidation storm"));
     assertEquals(written.charts.length, 3);
     for (const chart of written.charts) {

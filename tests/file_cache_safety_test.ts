@@ -1,5 +1,5 @@
 /**
- * File-system safety of the cross-process credential cache (issue 8, item 3):
+ * File-system safety of the cross-process credential cache:
  * symlinks, foreign owners, wide permissions, a read-only directory, two
  * writers at once, and a process killed while it holds the lock.
  */

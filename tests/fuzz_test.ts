@@ -1,5 +1,5 @@
 /**
- * Property-based fuzzing (issue 8, item 2) of every parser and validator that
+ * Property-based fuzzing of every parser and validator that
  * takes user input: CLI arguments, TOML profiles, ~/.aws/config profiles,
  * session options (AssumeRoleConfig included), MFA command strings and
  * command output, provider replies and cache files.

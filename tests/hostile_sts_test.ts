@@ -1,5 +1,5 @@
 /**
- * Hostile STS replies (issue 8, item 1): a raw `Deno.serve` on 127.0.0.1
+ * Hostile STS replies: a raw `Deno.serve` on 127.0.0.1
  * answers AssumeRole in broken ways. Each case must give a typed error (or a
  * safe refusal), keep credentials that still work, and never hang.
  */

@@ -1,5 +1,5 @@
 /**
- * Process safety of MFA commands (issue 8, item 4): a command that ignores
+ * Process safety of MFA commands: a command that ignores
  * SIGTERM, forks children, floods stdout or leaves a child behind is killed
  * with all its children; no orphan keeps running and no zombie stays (the
  * process table is checked in `/proc`).

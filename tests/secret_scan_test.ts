@@ -1,5 +1,5 @@
 /**
- * Secret scan (issue 8, item 5): every CLI command (spawned with narrow
+ * Secret scan: every CLI command (spawned with narrow
  * flags, with and without `--debug`), the error paths of the hostile suite,
  * and the session's events, errors and inspect output are collected and
  * scanned for every secret handed out: the local STS base secret, every

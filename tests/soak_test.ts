@@ -1,5 +1,5 @@
 /**
- * The short CI version of the soak (issue 8, item 6); `deno task soak` runs
+ * The short CI version of the soak; `deno task soak` runs
  * the full one. Deno's test sanitizers check that no timer or resource leaks.
  */
 
