@@ -1,0 +1,444 @@
+/**
+ * The CLI with the ~/.aws files people already have: profile selection like
+ * the AWS CLI, the credential_process loop guard, ~/.aws/config keys and
+ * errors, the MFA prompt on a terminal, first contact without permissions,
+ * and the CLI conventions (-h, help TOPIC, did you mean, clear, --format).
+ */
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "@std/assert";
+import { startLocalSts, totp } from "../src/testing/mod.ts";
+import {
+  CLI_FLAGS,
+  CLI_PATH,
+  debianAwsCli,
+  makeCliEnv,
+  ROLE_ARN,
+  ROOT,
+  runCli,
+} from "./fixtures/cli/helpers.ts";
+
+const AWS = await debianAwsCli();
+const SCRIPT = await _has("script", ["--version"]);
+const OURS = "arn:aws:sts::123456789012:assumed-role/brs-cli-test/brs-cli";
+const MFA_SERIAL = "arn:aws:iam::123456789012:mfa/brs-cli-test";
+const MFA_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+
+async function _has(program: string, args: string[]): Promise<boolean> {
+  try {
+    return (await new Deno.Command(program, {
+      args,
+      stdout: "null",
+      stderr: "null",
+    }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
+function keys(base: { accessKeyId: string; secretAccessKey: string }): string {
+  return `aws_access_key_id = ${base.accessKeyId}\naws_secret_access_key = ${base.secretAccessKey}\n`;
+}
+
+function assertOneLine(stderr: string, ...needles: string[]): void {
+  const lines = stderr.trimEnd().split("\n");
+  assertEquals(lines.length, 1, stderr);
+  for (const needle of needles) assertStringIncludes(stderr, needle);
+}
+
+Deno.test({
+  name:
+    `AWS_PROFILE=brs aws sts get-caller-identity works when [profile brs] runs brs as its credential_process and the base keys are in [default]${
+      AWS ? "" : " (ignored: Debian's awscli is not installed)"
+    }`,
+  ignore: AWS === undefined,
+  fn: async () => {
+    await using sts = await startLocalSts();
+    await using cli = await makeCliEnv();
+    await Deno.writeTextFile(
+      cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+      `[default]\n${keys(sts.baseCredentials)}`,
+    );
+    const process = [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...CLI_FLAGS,
+      CLI_PATH,
+      "credentials",
+      "--role-arn",
+      ROLE_ARN,
+      "--endpoint-url",
+      sts.url,
+      "--format",
+      "credential-process",
+    ].join(" ");
+    await Deno.writeTextFile(
+      cli.env.AWS_CONFIG_FILE!,
+      `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
+    );
+    const out = await new Deno.Command(AWS!, {
+      args: [
+        "sts",
+        "get-caller-identity",
+        "--endpoint-url",
+        sts.url,
+        "--query",
+        "Arn",
+        "--output",
+        "text",
+      ],
+      env: { ...cli.env, AWS_PROFILE: "brs", AWS_PAGER: "" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertEquals(new TextDecoder().decode(out.stdout).trim(), OURS);
+    assertEquals(sts.calls.AssumeRole, 1);
+  },
+});
+
+Deno.test({
+  name:
+    `a credential_process loop through [default] fails at once with one line naming the loop and the fix${
+      AWS ? "" : " (ignored: Debian's awscli is not installed)"
+    }`,
+  ignore: AWS === undefined,
+  fn: async () => {
+    await using sts = await startLocalSts();
+    await using cli = await makeCliEnv();
+    const process = [
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      ...CLI_FLAGS,
+      CLI_PATH,
+      "credentials",
+      "--role-arn",
+      ROLE_ARN,
+      "--endpoint-url",
+      sts.url,
+      "--no-cache",
+      "--format",
+      "credential-process",
+    ].join(" ");
+    // brs's own base chain finds [default], which runs brs again
+    await Deno.writeTextFile(
+      cli.env.AWS_CONFIG_FILE!,
+      `[default]\nregion = us-east-1\ncredential_process = ${process}\n`,
+    );
+    const out = await new Deno.Command(AWS!, {
+      args: ["sts", "get-caller-identity", "--endpoint-url", sts.url],
+      env: { ...cli.env, AWS_PAGER: "" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert(out.code !== 0);
+    assertStringIncludes(stderr, "credential_process loop");
+    assertEquals(sts.calls.AssumeRole, 0);
+    // and nothing is left running
+    const ps = await new Deno.Command("ps", {
+      args: ["-eo", "args"],
+      stdout: "piped",
+    }).output();
+    assertEquals(
+      new TextDecoder().decode(ps.stdout).split("\n").filter((l) =>
+        l.includes(sts.url)
+      ),
+      [],
+    );
+  },
+});
+
+Deno.test("a brs started inside another brs's base-credential lookup stops at once with one line", async () => {
+  await using cli = await makeCliEnv(undefined, {
+    BRS_CREDENTIAL_LOOKUP: "4242",
+  });
+  const r = await runCli(["credentials", "--role-arn", ROLE_ARN], cli.env);
+  assertEquals(r.code, 2);
+  assertOneLine(
+    r.stderr,
+    "credential_process loop",
+    "pid 4242",
+    "source_profile",
+  );
+});
+
+Deno.test("AWS_PROFILE selects a role profile of ~/.aws/config, even with a TOML [default], and its source_profile gives the base", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv();
+  await Deno.writeTextFile(
+    cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+    `[base]\n${keys(sts.baseCredentials)}\n[default]\n${
+      keys(sts.baseCredentials)
+    }`,
+  );
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile dev]\nrole_arn = ${ROLE_ARN}\nsource_profile = base\nrole_session_name = from-aws-profile\nendpoint_url = ${sts.url}\nregion = eu-west-1\n`,
+  );
+  await Deno.mkdir(`${cli.dir}/config/brs`, { recursive: true });
+  await Deno.writeTextFile(
+    `${cli.dir}/config/brs/config.toml`,
+    `[default]\nrole_arn = "arn:aws:iam::123456789012:role/other"\nendpoint_url = "${sts.url}"\n`,
+  );
+  for (const variable of ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"]) {
+    const r = await runCli(["whoami", "--format", "json", "--no-cache"], {
+      ...cli.env,
+      [variable]: "dev",
+    });
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(
+      JSON.parse(r.stdout).Arn,
+      "arn:aws:sts::123456789012:assumed-role/brs-cli-test/from-aws-profile",
+    );
+  }
+  // --profile wins over AWS_PROFILE
+  const r = await runCli([
+    "whoami",
+    "--json",
+    "--no-cache",
+    "--profile",
+    "default",
+  ], { ...cli.env, AWS_PROFILE: "dev" });
+  assertEquals(r.code, 0, r.stderr);
+  assertMatch(JSON.parse(r.stdout).Arn, /assumed-role\/other\//);
+});
+
+Deno.test("one profile name never means two role profiles; unknown keys warn; a corrupt ~/.aws/config names file and line", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  await Deno.mkdir(`${cli.dir}/config/brs`, { recursive: true });
+  await Deno.writeTextFile(
+    `${cli.dir}/config/brs/config.toml`,
+    `[dev]\nrole_arn = "${ROLE_ARN}"\n`,
+  );
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/other\n\n[profile app]\nrole_arn = ${ROLE_ARN}\nendpoint_url = ${sts.url}\nrole_sesion_name = typo\n`,
+  );
+  const twice = await runCli(["credentials", "--profile", "dev"], cli.env);
+  assertEquals(twice.code, 2);
+  assertOneLine(
+    twice.stderr,
+    "names two role profiles",
+    "config.toml",
+    cli.env.AWS_CONFIG_FILE!,
+  );
+  const warned = await runCli(
+    ["credentials", "--profile", "app", "--no-cache"],
+    cli.env,
+  );
+  assertEquals(warned.code, 0, warned.stderr);
+  assertOneLine(
+    warned.stderr,
+    "brs: warning:",
+    "'role_sesion_name'",
+    "'app'",
+    `${cli.env.AWS_CONFIG_FILE}' line 7`,
+  );
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile app]\nrole_arn = ${ROLE_ARN}\nthis line is broken\n`,
+  );
+  const corrupt = await runCli(["credentials", "--profile", "app"], cli.env);
+  assertEquals(corrupt.code, 2);
+  assertOneLine(corrupt.stderr, `'${cli.env.AWS_CONFIG_FILE}' line 3`);
+});
+
+Deno.test("credential_source = Environment and mfa_process of ~/.aws/config are honoured", async () => {
+  await using sts = await startLocalSts({
+    mfaDevices: { [MFA_SERIAL]: MFA_SECRET },
+    mfaRequiredRoles: ["*"],
+  });
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile env]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b ${MFA_SECRET}\n\n[profile bad]\nrole_arn = ${ROLE_ARN}\ncredential_source = Somewhere\n`,
+  );
+  if (await _has("oathtool", ["--version"])) {
+    const r = await runCli(
+      ["whoami", "--profile", "env", "--no-cache"],
+      cli.env,
+    );
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(r.stdout, OURS);
+  }
+  const bad = await runCli(["whoami", "--profile", "bad"], cli.env);
+  assertEquals(bad.code, 2);
+  assertOneLine(
+    bad.stderr,
+    "credential_source",
+    "Environment, Ec2InstanceMetadata, EcsContainer",
+    "Somewhere",
+    "line 10",
+  );
+});
+
+/** Runs the CLI under a pseudo-terminal (`script`), answering the MFA prompt with `answer`. */
+async function underTerminal(
+  args: string[],
+  env: Record<string, string>,
+  answer: string,
+): Promise<{ code: number; output: string }> {
+  const command = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    ...CLI_FLAGS,
+    CLI_PATH,
+    ...args,
+  ]
+    .map((a) => `'${a}'`).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    env,
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  let output = "";
+  const decoder = new TextDecoder();
+  const reader = child.stdout.getReader();
+  let answered = false;
+  while (true) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    output += decoder.decode(value);
+    if (!answered && output.includes("MFA code for")) {
+      answered = true;
+      await writer.write(new TextEncoder().encode(answer));
+    }
+  }
+  await writer.close().catch(() => {});
+  const status = await child.status;
+  await child.stderr.cancel();
+  return { code: status.code, output };
+}
+
+Deno.test({
+  name:
+    `with a serial and no MFA command, brs asks for the code on the terminal; Ctrl-C there exits 130 and leaves no lock${
+      SCRIPT ? "" : " (ignored: 'script' of util-linux is not installed)"
+    }`,
+  ignore: !SCRIPT,
+  fn: async () => {
+    await using sts = await startLocalSts({
+      mfaDevices: { [MFA_SERIAL]: MFA_SECRET },
+      mfaRequiredRoles: ["*"],
+    });
+    await using cli = await makeCliEnv(sts.baseCredentials);
+    const args = [
+      "credentials",
+      "--role-arn",
+      ROLE_ARN,
+      "--endpoint-url",
+      sts.url,
+      "--serial-number",
+      MFA_SERIAL,
+    ];
+    const ok = await underTerminal(args, cli.env, `${totp(MFA_SECRET)}\n`);
+    assertEquals(ok.code, 0, ok.output);
+    assertStringIncludes(ok.output, `MFA code for ${MFA_SERIAL}: `);
+    assertStringIncludes(ok.output, '"AccessKeyId"');
+    assertEquals(sts.calls.AssumeRole, 1);
+    const interrupted = await underTerminal(
+      [...args, "--role-session-name", "other"],
+      cli.env,
+      "\x03",
+    );
+    assertEquals(interrupted.code, 130, interrupted.output);
+    const left = [...Deno.readDirSync(`${cli.dir}/cache/brs`)].filter((e) =>
+      e.name.endsWith(".lock")
+    );
+    assertEquals(left, []);
+  },
+});
+
+Deno.test("without a terminal, a serial without MFA command is one error naming --mfa-command and mfa_process", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  const r = await runCli([
+    "credentials",
+    "--role-arn",
+    ROLE_ARN,
+    "--endpoint-url",
+    sts.url,
+    "--serial-number",
+    MFA_SERIAL,
+  ], cli.env);
+  assertEquals(r.code, 2);
+  assertOneLine(r.stderr, "no terminal", "--mfa-command", "mfa_process");
+});
+
+Deno.test("first contact: without permission flags, one line gives the whole command; --help shows the flags", async () => {
+  await using cli = await makeCliEnv();
+  const r = await runCli(["whoami", "--profile", "dev"], cli.env, []);
+  assertEquals(r.code, 2);
+  assertEquals(r.stdout, "");
+  assertOneLine(
+    r.stderr,
+    "deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys",
+    `${CLI_PATH} whoami --profile dev`,
+  );
+  const help = await runCli(["whoami", "--help"], cli.env, []);
+  assertEquals(help.code, 0, help.stderr);
+  assertStringIncludes(
+    help.stdout,
+    "--allow-net --allow-env --allow-read --allow-write --allow-run",
+  );
+});
+
+Deno.test("CLI conventions: -h everywhere, help TOPIC, did you mean, --format json everywhere, clear", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  for (
+    const command of ["whoami", "credentials", "exec", "profiles", "clear"]
+  ) {
+    const short = await runCli([command, "-h"], cli.env);
+    assertEquals(short.code, 0, short.stderr);
+    assertStringIncludes(short.stdout, `Usage: brs ${command}`);
+    const topic = await runCli(["help", command], cli.env);
+    assertEquals(topic.stdout, short.stdout);
+  }
+  const typo = await runCli(["whoamj"], cli.env);
+  assertEquals(typo.code, 2);
+  assertOneLine(typo.stderr, "did you mean 'whoami'");
+  const flag = await runCli(["credentials", "--rol-arn", ROLE_ARN], cli.env);
+  assertEquals(flag.code, 2);
+  assertOneLine(flag.stderr, "did you mean '--role-arn'");
+  const role = ["--role-arn", ROLE_ARN, "--endpoint-url", sts.url];
+  const whoami = await runCli(["whoami", "--format", "json", ...role], cli.env);
+  assertEquals(JSON.parse(whoami.stdout).Arn, OURS);
+  const alias = await runCli(["whoami", "--json", ...role], cli.env);
+  assertEquals(alias.stdout, whoami.stdout);
+  const profiles = await runCli(["profiles", "--format", "json"], cli.env);
+  assertEquals(JSON.parse(profiles.stdout), []);
+  const other = [...role, "--role-session-name", "second"];
+  await runCli(["credentials", ...other], cli.env);
+  assertEquals(sts.calls.AssumeRole, 2);
+  const one = await runCli(["clear", ...other], cli.env);
+  assertEquals(
+    one.stdout,
+    `Removed 1 cached credential from ${cli.dir}/cache/brs\n`,
+  );
+  await runCli(["credentials", ...role], cli.env); // still cached
+  assertEquals(sts.calls.AssumeRole, 2);
+  const all = await runCli(["clear"], cli.env);
+  assertEquals(
+    all.stdout,
+    `Removed 1 cached credential from ${cli.dir}/cache/brs\n`,
+  );
+  await runCli(["credentials", ...role], cli.env);
+  assertEquals(sts.calls.AssumeRole, 3);
+});
