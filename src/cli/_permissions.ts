@@ -64,14 +64,8 @@ export function _missingPermissions(command: string): string[] {
     ])
   ) missing.push("--allow-write");
   if (command === "clear") return missing;
-  if (
-    !_anyGranted([
-      { name: "net" },
-      { name: "net", host: "sts.amazonaws.com" },
-      { name: "net", host: "127.0.0.1" },
-      { name: "net", host: "localhost" },
-    ])
-  ) missing.push("--allow-net");
+  // --allow-net is not required up front: a warm cache needs no network,
+  // and a missing one is named when STS is called
   if (command === "exec" && !_granted({ name: "run" })) {
     // a narrowed --allow-run is checked when the program starts
     const anyRun = Deno.permissions.querySync({ name: "run", command: "aws" })
@@ -113,9 +107,9 @@ export function _checkPermissions(command: string, args: string[]): void {
     ),
   ].join(" ");
   throw new BRSConfigurationError(
-    `Cannot run 'brs ${command}' as Deno permissions are missing (${
+    `Missing Deno permission${missing.length > 1 ? "s" : ""} ${
       missing.join(" ")
-    }): run ${line}${
+    } for 'brs ${command}': run ${line}${
       _granted({ name: "env", variable: "NODE_EXTRA_CA_CERTS" })
         ? ""
         : " (with --allow-sys instead if NODE_EXTRA_CA_CERTS is set)"
