@@ -442,3 +442,54 @@ Deno.test("CLI conventions: -h everywhere, help TOPIC, did you mean, --format js
   await runCli(["credentials", ...role], cli.env);
   assertEquals(sts.calls.AssumeRole, 3);
 });
+
+Deno.test("credential_source = EcsContainer takes the base credentials from the container endpoint", async () => {
+  const { _startCredentialServer } = await import(
+    "../src/cli/_credential_server.ts"
+  );
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv();
+  await using server = await _startCredentialServer(() =>
+    Promise.resolve({
+      accessKey: sts.baseCredentials.accessKeyId,
+      secretKey: sts.baseCredentials.secretAccessKey,
+      token: "",
+      expiryTime: new Date(Date.now() + 3600_000).toISOString(),
+    })
+  );
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile ecs]\nrole_arn = ${ROLE_ARN}\ncredential_source = EcsContainer\nendpoint_url = ${sts.url}\nrole_session_name = from-ecs\n`,
+  );
+  const r = await runCli(["whoami", "--profile", "ecs", "--no-cache"], {
+    ...cli.env,
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: server.url,
+    AWS_CONTAINER_AUTHORIZATION_TOKEN: server.token,
+  });
+  assertEquals(r.code, 0, r.stderr);
+  assertStringIncludes(
+    r.stdout,
+    "arn:aws:sts::123456789012:assumed-role/brs-cli-test/from-ecs",
+  );
+});
+
+Deno.test("web_identity_token_file makes brs call AssumeRoleWithWebIdentity with the token file", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv();
+  await Deno.writeTextFile(`${cli.dir}/token`, "eyJhbGciOiJub25lIn0.e30.");
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile irsa]\nrole_arn = ${ROLE_ARN}\nweb_identity_token_file = ${cli.dir}/token\nendpoint_url = ${sts.url}\n`,
+  );
+  const r = await runCli(
+    ["credentials", "--profile", "irsa", "--no-cache"],
+    cli.env,
+  );
+  // the local STS does not implement the action: the request shows the path
+  assertEquals(
+    sts.requests.map((q) => q.action),
+    ["AssumeRoleWithWebIdentity"],
+  );
+  assertEquals(r.code, 1);
+  assertOneLine(r.stderr, "brs: error:");
+});
