@@ -493,3 +493,26 @@ Deno.test("web_identity_token_file makes brs call AssumeRoleWithWebIdentity with
   assertEquals(r.code, 1);
   assertOneLine(r.stderr, "brs: error:");
 });
+
+Deno.test("the SDK's multi-line 'Multiple credential sources' warning becomes one brs line", async () => {
+  await using sts = await startLocalSts();
+  // environment keys and a source_profile: the SDK warns over several lines
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  await Deno.writeTextFile(
+    cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+    `[base]\n${keys(sts.baseCredentials)}`,
+  );
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile dev]\nrole_arn = ${ROLE_ARN}\nsource_profile = base\nendpoint_url = ${sts.url}\n`,
+  );
+  const r = await runCli(
+    ["credentials", "--profile", "dev", "--no-cache"],
+    cli.env,
+  );
+  assertEquals(r.code, 0, r.stderr);
+  assertOneLine(
+    r.stderr,
+    "brs: warning: Both source_profile 'base' and AWS_ACCESS_KEY_ID",
+  );
+});

@@ -505,6 +505,17 @@ function _hasProviderError(error: Error): boolean {
   return false;
 }
 
+/** One line for an SDK warning; the "Multiple credential sources" one in brs's words. */
+function _sdkWarning(text: string, request: _Request): string {
+  if (
+    /Multiple credential sources/.test(text) &&
+    request.sourceProfile !== undefined
+  ) {
+    return `Both source_profile '${request.sourceProfile}' and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set: the base credentials come from source_profile '${request.sourceProfile}'`;
+  }
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
 interface _SessionLike {
   refresh(options?: { force?: boolean }): Promise<TemporaryCredentials>;
@@ -593,7 +604,7 @@ export class _CredentialSource {
     } finally {
       console.warn = warn;
       for (const warning of warnings) {
-        await _err(`brs: warning: ${warning.replace(/\s*\n\s*/g, " ").trim()}`);
+        await _err(`brs: warning: ${_sdkWarning(warning, this.#request)}`);
       }
     }
   }
