@@ -427,6 +427,9 @@ export function _cacheMaterial(request: _Request): Record<string, unknown> {
  */
 export const _LOOKUP_MARKER = "BRS_CREDENTIAL_LOOKUP";
 
+/** Base-credential lookups in flight in this process (the marker is set while > 0). */
+let _lookups = 0;
+
 /** Fails at once inside a base-credential lookup of another brs. */
 export function _checkNotNested(): void {
   const pid = Deno.env.get(_LOOKUP_MARKER);
@@ -596,12 +599,16 @@ export class _CredentialSource {
     console.warn = (...data: unknown[]): void => {
       warnings.push(data.map(String).join(" "));
     };
+    // Every process the base-credential lookup starts (a credential_process)
+    // carries the marker, so a brs started that way stops at once.
+    if (_lookups++ === 0) Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
     try {
       this.#session ??= await this.#createSession();
       return await this.#session.refresh({ force: true });
     } catch (error) {
       throw await _explainLoop(this.#request, error);
     } finally {
+      if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
       for (const warning of warnings) {
         await _err(`brs: warning: ${_sdkWarning(warning, this.#request)}`);
@@ -613,10 +620,7 @@ export class _CredentialSource {
     if (this.#debug) {
       await _err("brs: debug: loading the AWS SDK for a refresh");
     }
-    // Every process the base-credential lookup starts (a credential_process)
-    // carries the marker, so a brs started that way stops at once. The
-    // profile variables selected our profile; they never pick the base.
-    Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
+    // The profile variables selected our profile; they never pick the base.
     for (const name of _PROFILE_VARIABLES) Deno.env.delete(name);
     const r = this.#request;
     if (r.webIdentityTokenFile !== undefined) {
