@@ -121,7 +121,7 @@ export async function main(args: string[]): Promise<number> {
     }
     if (command === "help") {
       const topic = rest.find((a) => !a.startsWith("-"));
-      if (topic === undefined) {
+      if (topic === undefined || topic === "help") {
         await _out(_HELP);
         return EXIT_OK;
       }
