@@ -538,3 +538,133 @@ Deno.test("in-process main(): the loop marker lives only while a lookup runs, so
   }
   assertEquals(sts.calls.AssumeRole, 2);
 });
+
+const PYTHON_BOTO3 = await _has("/usr/bin/python3", ["-c", "import boto3"]);
+const JS_CHILD =
+  new URL("./fixtures/cli/chain_child.ts", import.meta.url).pathname;
+
+for (const client of ["boto3", "js"] as const) {
+  const missing = client === "boto3" && !PYTHON_BOTO3
+    ? " (ignored: /usr/bin/python3 has no boto3; apt-get install -y python3-boto3)"
+    : "";
+  Deno.test({
+    name:
+      `AWS_PROFILE=brs with a ${client} client works when [profile brs] runs brs as its credential_process${missing}`,
+    ignore: missing !== "",
+    fn: async () => {
+      await using sts = await startLocalSts();
+      await using cli = await makeCliEnv();
+      await Deno.writeTextFile(
+        cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+        `[default]\n${keys(sts.baseCredentials)}`,
+      );
+      const process = [
+        Deno.execPath(),
+        "run",
+        "--quiet",
+        ...CLI_FLAGS,
+        CLI_PATH,
+        "credentials",
+        "--role-arn",
+        ROLE_ARN,
+        "--endpoint-url",
+        sts.url,
+        "--format",
+        "credential-process",
+      ].join(" ");
+      await Deno.writeTextFile(
+        cli.env.AWS_CONFIG_FILE!,
+        `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
+      );
+      const command = client === "boto3"
+        ? [
+          "/usr/bin/python3",
+          "-c",
+          "import boto3, sys; print(boto3.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])",
+          sts.url,
+        ]
+        : [
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          "--allow-net=127.0.0.1",
+          "--allow-env",
+          "--allow-read",
+          "--allow-run",
+          "--allow-sys",
+          JS_CHILD,
+          sts.url,
+        ];
+      const out = await new Deno.Command(command[0]!, {
+        args: command.slice(1),
+        env: { ...cli.env, AWS_PROFILE: "brs" },
+        clearEnv: true,
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 0, stderr);
+      assertEquals(
+        new TextDecoder().decode(out.stdout).trim().split(" ")[0],
+        OURS,
+      );
+      assertEquals(sts.calls.AssumeRole, 1);
+    },
+  });
+}
+
+Deno.test("deno task whoami works with XDG_CACHE_HOME set, and the install line from a clone gives a working brs", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  const task = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "task",
+      "-q",
+      "whoami",
+      "--role-arn",
+      ROLE_ARN,
+      "--endpoint-url",
+      sts.url,
+    ],
+    env: { ...cli.env, XDG_CACHE_HOME: `${cli.dir}/elsewhere` },
+    clearEnv: true,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(task.code, 0, new TextDecoder().decode(task.stderr));
+  assertStringIncludes(new TextDecoder().decode(task.stdout), OURS);
+  assert([...Deno.readDirSync(`${cli.dir}/elsewhere/brs`)].length > 0);
+  const install = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "install",
+      "-q",
+      "-g",
+      "--root",
+      `${cli.dir}/root`,
+      "-n",
+      "brs",
+      "--config",
+      "deno.json",
+      ...CLI_FLAGS,
+      "./cli.ts",
+    ],
+    env: cli.env,
+    clearEnv: true,
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(install.code, 0, new TextDecoder().decode(install.stderr));
+  const brs = await new Deno.Command(`${cli.dir}/root/bin/brs`, {
+    args: ["whoami", "--role-arn", ROLE_ARN, "--endpoint-url", sts.url],
+    env: cli.env,
+    clearEnv: true,
+    cwd: cli.dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(brs.code, 0, new TextDecoder().decode(brs.stderr));
+  assertStringIncludes(new TextDecoder().decode(brs.stdout), OURS);
+});
