@@ -680,3 +680,29 @@ Deno.test("deno task whoami works with XDG_CACHE_HOME set, and the install line 
   assertEquals(brs.code, 0, new TextDecoder().decode(brs.stderr));
   assertStringIncludes(new TextDecoder().decode(brs.stdout), OURS);
 });
+
+Deno.test("without --allow-write: credentials --no-cache works, and an exec child gets /dev/null for every AWS file", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  const flags = CLI_FLAGS.filter((f) => !f.startsWith("--allow-write"));
+  const role = [
+    "--role-arn",
+    ROLE_ARN,
+    "--endpoint-url",
+    sts.url,
+    "--no-cache",
+  ];
+  const r = await runCli(["credentials", ...role], cli.env, flags);
+  assertEquals(r.code, 0, r.stderr);
+  const e = await runCli(["exec", ...role, "--", "env"], cli.env, flags);
+  assertEquals(e.code, 0, e.stderr);
+  for (
+    const name of [
+      "AWS_CONFIG_FILE",
+      "AWS_SHARED_CREDENTIALS_FILE",
+      "BOTO_CONFIG",
+    ]
+  ) {
+    assertStringIncludes(e.stdout, `\n${name}=/dev/null\n`);
+  }
+});

@@ -125,10 +125,10 @@ export async function _childEnvironment(
     env.AWS_CONFIG_FILE = `${dir}/config`;
     env.AWS_SHARED_CREDENTIALS_FILE = `${dir}/credentials`;
     env.BOTO_CONFIG = `${dir}/credentials`;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable) throw error;
-    // The cache directory cannot be written: the child still sees no
-    // credential file, only without the profile's other settings.
+  } catch {
+    // The cache directory cannot be written (or --allow-write does not
+    // cover it): the child still sees no credential file, only without the
+    // profile's other settings.
     if (dir !== undefined) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }

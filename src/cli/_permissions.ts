@@ -39,7 +39,10 @@ export function _recommendedFlags(): string[] {
  * The permission flags missing altogether for `command`, in the order of
  * {@linkcode _recommendedFlags}.
  */
-export function _missingPermissions(command: string): string[] {
+export function _missingPermissions(
+  command: string,
+  options: { cache?: boolean } = {},
+): string[] {
   const missing: string[] = [];
   const envOk = _granted({ name: "env", variable: "HOME" });
   if (!envOk) missing.push("--allow-env");
@@ -58,6 +61,7 @@ export function _missingPermissions(command: string): string[] {
   ) missing.push("--allow-read");
   if (command === "profiles") return missing;
   if (
+    (options.cache !== false || command === "clear") &&
     !_anyGranted([
       { name: "write" },
       ...(cache ? [{ name: "write", path: cache } as const] : []),
@@ -93,7 +97,9 @@ export function _missingPermissions(command: string): string[] {
  * @throws {BRSConfigurationError} `MissingPermissions` (exit code 2).
  */
 export function _checkPermissions(command: string, args: string[]): void {
-  const missing = _missingPermissions(command);
+  const missing = _missingPermissions(command, {
+    cache: !args.includes("--no-cache"),
+  });
   if (missing.length === 0) return;
   const main = new URL(Deno.mainModule);
   const script = main.protocol === "file:" ? main.pathname : main.href;
