@@ -6,6 +6,7 @@
  */
 
 import { mfaPromptsMarkdown, sourcesMarkdown } from "./_scenarios_sources.ts";
+import { warmKindsMarkdown } from "./_scenarios_cli_warm.ts";
 import type { ContentionResults } from "./contention.ts";
 import type { MicroResult } from "./_micro.ts";
 import { barChartSvg, histogramSvg } from "./_svg.ts";
@@ -947,6 +948,12 @@ function markdown(
       "",
     );
   } else L.push(`Not measured: ${r.warmCli}.`, "");
+  L.push(
+    ...warmKindsMarkdown(
+      r.warmKinds,
+      typeof r.warmCli === "object" ? r.warmCli.awsMs : undefined,
+    ),
+  );
 
   L.push(
     "## Fleet jitter",

@@ -39,6 +39,10 @@ import {
   warmUpCli,
 } from "./_processes.ts";
 import {
+  runWarmProfileKinds,
+  type WarmKindsResult,
+} from "./_scenarios_cli_warm.ts";
+import {
   type FleetResult,
   type ManyClientsRow,
   type OutageResult,
@@ -113,6 +117,8 @@ export interface ContentionResults {
   crossProcess: CrossProcessRow[] | string;
   /** Warm CLI vs AWS CLI, or why it is missing. */
   warmCli: WarmCliResult | string;
+  /** Warm credential_process per profile kind (bench/_scenarios_cli_warm.ts). */
+  warmKinds?: WarmKindsResult | string;
   /** Fleet jitter. */
   fleet: FleetResult;
   /** Micro-benchmarks, or why they are missing. */
@@ -232,6 +238,7 @@ export async function runContention(
 
   let crossProcess: CrossProcessRow[] | string;
   let warmCli: WarmCliResult | string;
+  let warmKinds: WarmKindsResult | string = "not run";
   if (ps.length === 0) {
     crossProcess = warmCli = "not run (quick mode)";
   } else if (!(await cliAvailable())) {
@@ -263,6 +270,13 @@ export async function runContention(
           warmCli.awsMs?.toFixed(0)
         } ms ${warmCli.awsNote}`,
       );
+      warmKinds = await runWarmProfileKinds(sts, dir, o.warmRuns, ws.env(0));
+      log(
+        `warm kinds: ${
+          warmKinds.rows.map((k) => `${k.kind} ${k.medianMs?.toFixed(0)} ms`)
+            .join(", ")
+        }`,
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
@@ -290,6 +304,7 @@ export async function runContention(
     time,
     crossProcess,
     warmCli,
+    warmKinds,
     fleet,
     micro,
     sources,

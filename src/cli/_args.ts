@@ -10,7 +10,14 @@ import { parseArgs } from "@std/cli/parse-args";
 import { BRSValidationError } from "../errors.ts";
 
 /** The subcommands. */
-export const _COMMANDS = ["whoami", "credentials", "exec", "profiles"] as const;
+export const _COMMANDS = [
+  "whoami",
+  "credentials",
+  "exec",
+  "profiles",
+  "clear",
+  "help",
+] as const;
 /** A subcommand name. */
 export type _CommandName = typeof _COMMANDS[number];
 
@@ -46,8 +53,14 @@ export interface _SessionFlags {
 
 /** `whoami` arguments. */
 export interface _WhoamiArgs extends _SessionFlags {
-  /** `--json`. */
+  /** `--format json` (or its alias `--json`). */
   json: boolean;
+}
+
+/** `clear` arguments. */
+export interface _ClearArgs extends _SessionFlags {
+  /** `--all`: every cached credential (the default without a profile or role). */
+  all: boolean;
 }
 
 /** The `credentials` output formats. */
@@ -71,7 +84,7 @@ export interface _ExecArgs extends _SessionFlags {
 export interface _ProfilesArgs {
   /** `--config`. */
   config?: string;
-  /** `--json`. */
+  /** `--format json` (or its alias `--json`). */
   json: boolean;
   /** `--debug`. */
   debug: boolean;
@@ -93,6 +106,44 @@ const _SESSION_STRINGS = [
 ];
 const _SESSION_BOOLEANS = ["help", "debug", "cache"];
 
+/** The edit distance of two short strings (for "did you mean"). */
+function _distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(
+        row[j]! + 1,
+        row[j - 1]! + 1,
+        previous + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The closest of `choices` to `given` (at most 2 edits, or a prefix), as a
+ * " (did you mean 'x'?)" suffix, or "".
+ */
+export function _didYouMean(given: string, choices: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const choice of choices) {
+    const distance = choice.startsWith(given) && given.length >= 3
+      ? 1
+      : _distance(given, choice);
+    if (distance < bestDistance) {
+      best = choice;
+      bestDistance = distance;
+    }
+  }
+  return best === undefined ? "" : ` (did you mean '${best}'?)`;
+}
+
 function _usage(message: string, param?: string): BRSValidationError {
   return new BRSValidationError(message, { code: "UsageError", param });
 }
@@ -107,6 +158,7 @@ function _parse(
   const parsed = parseArgs(args, {
     string: strings,
     boolean: booleans,
+    alias: { h: "help" },
     default: booleans.includes("cache") ? { cache: true } : {},
     negatable: booleans.includes("cache") ? ["cache"] : [],
     "--": true,
@@ -114,10 +166,12 @@ function _parse(
     unknown: (arg: string, key?: string): boolean => {
       if (key === undefined && !arg.startsWith("-")) return true;
       if (arg === "-") return true;
+      const flag = arg.split("=")[0]!;
+      const known = [...strings, ...booleans, "version"].map((f) => `--${f}`);
       throw _usage(
-        `Cannot run '${command}' as '${
-          arg.split("=")[0]
-        }' is not a flag of it: run 'brs ${command} --help' for its flags`,
+        `Cannot run '${command}' as '${flag}' is not a flag of it${
+          _didYouMean(flag, known)
+        }: run 'brs ${command} --help' for its flags`,
         arg,
       );
     },
@@ -266,13 +320,46 @@ export function _hasVersionFlag(args: string[]): boolean {
   return false;
 }
 
+/** `--format json|text` (or `--json`) of `whoami` and `profiles`: whether JSON is asked for. */
+function _jsonFormat(
+  command: string,
+  parsed: Record<string, unknown>,
+): boolean {
+  const format = _optString(parsed.format);
+  if (format !== undefined && format !== "json" && format !== "text") {
+    throw _usage(
+      `Cannot run '${command}' as '--format' must be one of json, text: got '${format}'`,
+      "--format",
+    );
+  }
+  if (format === "text" && parsed.json === true) {
+    throw _usage(
+      `Cannot run '${command}' as '--json' and '--format text' disagree: give one`,
+      "--format",
+    );
+  }
+  return format === "json" || parsed.json === true;
+}
+
 /** Parses `whoami` arguments. */
 export function _parseWhoamiArgs(args: string[]): _WhoamiArgs {
-  const parsed = _parse("whoami", args, _SESSION_STRINGS, [
+  const parsed = _parse("whoami", args, [..._SESSION_STRINGS, "format"], [
     ..._SESSION_BOOLEANS,
     "json",
   ]);
-  return { ..._sessionFlags("whoami", parsed), json: parsed.json === true };
+  return {
+    ..._sessionFlags("whoami", parsed),
+    json: _jsonFormat("whoami", parsed),
+  };
+}
+
+/** Parses `clear` arguments. */
+export function _parseClearArgs(args: string[]): _ClearArgs {
+  const parsed = _parse("clear", args, _SESSION_STRINGS, [
+    ..._SESSION_BOOLEANS,
+    "all",
+  ]);
+  return { ..._sessionFlags("clear", parsed), all: parsed.all === true };
 }
 
 /** Parses `credentials` arguments. */
@@ -313,14 +400,14 @@ export function _parseExecArgs(args: string[]): _ExecArgs {
 
 /** Parses `profiles` arguments. */
 export function _parseProfilesArgs(args: string[]): _ProfilesArgs {
-  const parsed = _parse("profiles", args, ["config"], [
+  const parsed = _parse("profiles", args, ["config", "format"], [
     "help",
     "debug",
     "json",
   ]);
   return {
     config: _optString(parsed.config),
-    json: parsed.json === true,
+    json: _jsonFormat("profiles", parsed),
     debug: parsed.debug === true,
     help: parsed.help === true,
   };
@@ -328,12 +415,13 @@ export function _parseProfilesArgs(args: string[]): _ProfilesArgs {
 
 /** The help lines of the flags every session command takes. */
 export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
-  --profile NAME            profile of the TOML file or role profile of ~/.aws/config
-                            (default: $BRS_PROFILE, else the TOML profile 'default')
+  --profile NAME            profile of the TOML file or of ~/.aws/config (default:
+                            $BRS_PROFILE, $AWS_PROFILE, $AWS_DEFAULT_PROFILE, 'default')
   --role-arn ARN            role to assume, e.g. arn:aws:iam::123456789012:role/dev
   --role-session-name NAME  session name (default: brs-cli)
   --duration-seconds N      credential lifetime, 900-43200
-  --serial-number SERIAL    MFA device serial or ARN (needs --mfa-command)
+  --serial-number SERIAL    MFA device serial or ARN (without an MFA command:
+                            asks for the code on the terminal)
   --mfa-command "CMD ARGS"  prints the MFA code; split on spaces, no shell; must be
                             allowlisted (ykman, oathtool, op, ... or allowed_commands)
   --external-id ID          external id of the role's trust policy
@@ -343,5 +431,9 @@ export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
                             $XDG_CONFIG_HOME/brs/config.toml)
   --no-cache                skip the cross-process cache in $XDG_CACHE_HOME/brs
   --debug                   add the cause chain to errors
-  --help                    this help
-  --version                 print the version`;
+  --help, -h                this help
+  --version                 print the version
+
+Deno permissions (deno run ... cli.ts, or deno install -g ...):
+  --allow-net --allow-env --allow-read --allow-write --allow-run
+  --allow-sys=osRelease,homedir (--allow-sys when NODE_EXTRA_CA_CERTS is set)`;

@@ -18,7 +18,8 @@
  *   `AWS_VAULT`.
  *
  * The files live in a private directory (0700) of the cache directory and
- * are removed when the child ends.
+ * are removed when the child ends; where that directory cannot be written,
+ * the three variables point at `/dev/null` (region still set).
  *
  * @module
  */
@@ -108,25 +109,34 @@ export async function _childEnvironment(
   }
   const region = options.region ?? settings.region;
   if (region !== undefined) settings.region = region;
-  await Deno.mkdir(options.directory, { recursive: true, mode: 0o700 });
-  const dir = await Deno.makeTempDir({
-    dir: options.directory,
-    prefix: "exec-",
-  });
-  const configFile = `${dir}/config`;
-  const emptyFile = `${dir}/credentials`;
-  const lines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
-  await Deno.writeTextFile(
-    configFile,
-    `# written by brs exec for its child; removed when it ends\n[default]\n${
-      lines.join("\n")
-    }\n`,
-    { mode: 0o600 },
-  );
-  await Deno.writeTextFile(emptyFile, "", { mode: 0o600 });
-  env.AWS_CONFIG_FILE = configFile;
-  env.AWS_SHARED_CREDENTIALS_FILE = emptyFile;
-  env.BOTO_CONFIG = emptyFile;
+  let dir: string | undefined;
+  try {
+    await Deno.mkdir(options.directory, { recursive: true, mode: 0o700 });
+    dir = await Deno.makeTempDir({ dir: options.directory, prefix: "exec-" });
+    const lines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
+    await Deno.writeTextFile(
+      `${dir}/config`,
+      `# written by brs exec for its child; removed when it ends\n[default]\n${
+        lines.join("\n")
+      }\n`,
+      { mode: 0o600 },
+    );
+    await Deno.writeTextFile(`${dir}/credentials`, "", { mode: 0o600 });
+    env.AWS_CONFIG_FILE = `${dir}/config`;
+    env.AWS_SHARED_CREDENTIALS_FILE = `${dir}/credentials`;
+    env.BOTO_CONFIG = `${dir}/credentials`;
+  } catch {
+    // The cache directory cannot be written (or --allow-write does not
+    // cover it): the child still sees no credential file, only without the
+    // profile's other settings.
+    if (dir !== undefined) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+    dir = undefined;
+    env.AWS_CONFIG_FILE = "/dev/null";
+    env.AWS_SHARED_CREDENTIALS_FILE = "/dev/null";
+    env.BOTO_CONFIG = "/dev/null";
+  }
   if (region !== undefined) {
     env.AWS_REGION = region;
     env.AWS_DEFAULT_REGION = region;
@@ -134,7 +144,10 @@ export async function _childEnvironment(
   env[_EXEC_MARKER] = options.marker;
   return {
     env,
-    [Symbol.asyncDispose]: () =>
-      Deno.remove(dir, { recursive: true }).catch(() => {}),
+    [Symbol.asyncDispose]: async () => {
+      if (dir !== undefined) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    },
   };
 }

@@ -142,7 +142,7 @@ export function _formatError(error: unknown, debug: boolean): string {
     )
   ) {
     head +=
-      "; the base credentials come from the AWS SDK's default chain: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or source_profile in the brs profile";
+      "; the base credentials come from source_profile or credential_source of the brs profile, else the AWS SDK's default chain (AWS_PROFILE selects the brs profile, not the base): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, put keys in [default] of ~/.aws/credentials, or add source_profile";
   }
   const lines = [`brs: error: ${head}`];
   if (debug) {

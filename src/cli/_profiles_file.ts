@@ -375,17 +375,6 @@ export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
       );
     }
     const source = v.credential_source;
-    if (
-      source !== undefined &&
-      !(_CREDENTIAL_SOURCES as readonly string[]).includes(source)
-    ) {
-      throw _configError(
-        `Cannot use '${file}' line ${section.lines.credential_source}: profile '${section.name}' key 'credential_source' must be one of ${
-          _CREDENTIAL_SOURCES.join(", ")
-        }: got '${source}'`,
-        `${section.name}.credential_source`,
-      );
-    }
     profiles.set(section.name, {
       name: section.name,
       source: "aws",

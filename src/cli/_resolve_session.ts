@@ -17,6 +17,7 @@ import { _promptMfaCode } from "./_tty_prompt.ts";
 import {
   _awsConfigPath,
   _configLocation,
+  _CREDENTIAL_SOURCES,
   _loadAwsProfiles,
   _loadTomlProfiles,
   type _Profile,
@@ -242,6 +243,20 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
       }
     }
   }
+  const credentialSource = profile?.credential_source as string | undefined;
+  if (
+    credentialSource !== undefined &&
+    !(_CREDENTIAL_SOURCES as readonly string[]).includes(credentialSource)
+  ) {
+    throw new BRSConfigurationError(
+      `Cannot use '${profile!.file}' line ${
+        profile!.lines.credential_source ?? 0
+      }: profile '${profile!.name}' key 'credential_source' must be one of ${
+        _CREDENTIAL_SOURCES.join(", ")
+      }: got '${credentialSource}'`,
+      { param: `${profile!.name}.credential_source`, code: "ConfigError" },
+    );
+  }
   if (
     profile?.credential_source !== undefined &&
     profile.source_profile !== undefined
@@ -412,6 +427,9 @@ export function _cacheMaterial(request: _Request): Record<string, unknown> {
  */
 export const _LOOKUP_MARKER = "BRS_CREDENTIAL_LOOKUP";
 
+/** Base-credential lookups in flight in this process (the marker is set while > 0). */
+let _lookups = 0;
+
 /** Fails at once inside a base-credential lookup of another brs. */
 export function _checkNotNested(): void {
   const pid = Deno.env.get(_LOOKUP_MARKER);
@@ -452,6 +470,53 @@ async function _webIdentitySession(r: _Request): Promise<_SessionLike> {
     },
   });
   return new CustomRefreshableSession({ provider: () => provider() });
+}
+
+/**
+ * When the base chain failed and the profile it fell back to (`[default]`,
+ * or the source profile) runs a `credential_process`, that process was
+ * stopped by the loop guard (or failed): say so in one line.
+ */
+async function _explainLoop(
+  request: _Request,
+  error: unknown,
+): Promise<unknown> {
+  if (
+    request.credentialSource !== undefined ||
+    request.webIdentityTokenFile !== undefined ||
+    !String((error as Error)?.message ?? error).includes(
+        "CredentialsProviderError",
+      ) && !(error instanceof Error && _hasProviderError(error))
+  ) return error;
+  const name = request.sourceProfile ?? "default";
+  const profile = (await _loadAwsProfiles().catch(() => undefined))?.get(name);
+  if (profile?.credential_process === undefined) return error;
+  return new BRSConfigurationError(
+    `Cannot get the base credentials as profile '${name}' of '${profile.file}' runs a credential_process ('${
+      profile.credential_process.slice(0, 80)
+    }') that failed; if it runs brs, this is a credential_process loop: give brs its base credentials another way (source_profile or credential_source in its profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or keys in [default] of ~/.aws/credentials)`,
+    { code: "CredentialLoop", param: name, cause: error },
+  );
+}
+
+function _hasProviderError(error: Error): boolean {
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    if (current.name === "CredentialsProviderError") return true;
+    current = current.cause;
+  }
+  return false;
+}
+
+/** One line for an SDK warning; the "Multiple credential sources" one in brs's words. */
+function _sdkWarning(text: string, request: _Request): string {
+  if (
+    /Multiple credential sources/.test(text) &&
+    request.sourceProfile !== undefined
+  ) {
+    return `Both source_profile '${request.sourceProfile}' and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set: the base credentials come from source_profile '${request.sourceProfile}'`;
+  }
+  return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
@@ -534,13 +599,19 @@ export class _CredentialSource {
     console.warn = (...data: unknown[]): void => {
       warnings.push(data.map(String).join(" "));
     };
+    // Every process the base-credential lookup starts (a credential_process)
+    // carries the marker, so a brs started that way stops at once.
+    if (_lookups++ === 0) Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
     try {
       this.#session ??= await this.#createSession();
       return await this.#session.refresh({ force: true });
+    } catch (error) {
+      throw await _explainLoop(this.#request, error);
     } finally {
+      if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
       for (const warning of warnings) {
-        await _err(`brs: warning: ${warning.replace(/\s*\n\s*/g, " ").trim()}`);
+        await _err(`brs: warning: ${_sdkWarning(warning, this.#request)}`);
       }
     }
   }
@@ -549,10 +620,7 @@ export class _CredentialSource {
     if (this.#debug) {
       await _err("brs: debug: loading the AWS SDK for a refresh");
     }
-    // Every process the base-credential lookup starts (a credential_process)
-    // carries the marker, so a brs started that way stops at once. The
-    // profile variables selected our profile; they never pick the base.
-    Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
+    // The profile variables selected our profile; they never pick the base.
     for (const name of _PROFILE_VARIABLES) Deno.env.delete(name);
     const r = this.#request;
     if (r.webIdentityTokenFile !== undefined) {

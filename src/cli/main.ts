@@ -7,7 +7,14 @@
  */
 
 import denoJson from "../../deno.json" with { type: "json" };
-import { _COMMANDS, _hasVersionFlag, _splitCommand } from "./_args.ts";
+import {
+  _COMMANDS,
+  _didYouMean,
+  _hasVersionFlag,
+  _splitCommand,
+} from "./_args.ts";
+import { _checkPermissions } from "./_permissions.ts";
+import { runClear } from "./clear.ts";
 import {
   _exitCodeFor,
   _formatError,
@@ -26,18 +33,43 @@ const _HELP =
 Usage: brs <command> [flags]
 
 Commands:
-  whoami        print the assumed role's identity (--json for JSON)
+  whoami        print the assumed role's identity (--format json for JSON)
   credentials   print credentials: --format json | env | credential-process
   exec          run a command with credentials: brs exec [--server] -- CMD ARGS...
   profiles      list the profiles of the TOML file and of ~/.aws/config
+  clear         remove cached credentials (all, or --profile NAME)
+  help          this help, or a command's: brs help whoami
 
 Flags:
-  --help        help of the CLI, or of a command: brs <command> --help
+  --help, -h    help of the CLI, or of a command: brs <command> --help
   --version     print the version
 
+Profiles: --profile, else $BRS_PROFILE, $AWS_PROFILE, $AWS_DEFAULT_PROFILE;
+the TOML file is searched first, then ~/.aws/config.
+
 Exit codes: 0 success, 1 runtime failure (STS, network, refresh),
-            2 usage, configuration or missing Deno permission.
+            2 usage, configuration or missing Deno permission,
+            126 / 127 exec: program cannot run / not found, 130 Ctrl-C.
+
+Deno permissions:
+  deno run --allow-net --allow-env --allow-read --allow-write --allow-run \\
+    --allow-sys=osRelease,homedir cli.ts <command>
+  (--allow-sys instead when NODE_EXTRA_CA_CERTS is set)
 `;
+
+const _RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
+  whoami: runWhoami,
+  credentials: runCredentials,
+  exec: runExec,
+  profiles: runProfiles,
+  clear: runClear,
+};
+
+function _unknownCommand(command: string): string {
+  return `brs: error: Unknown command '${command}'${
+    _didYouMean(command, _COMMANDS)
+  }: use one of ${_COMMANDS.join(", ")} (brs --help)`;
+}
 
 /**
  * Runs the CLI with the given arguments and returns its exit code. Never
@@ -66,7 +98,9 @@ export async function main(args: string[]): Promise<number> {
         await _out(`brs ${denoJson.version}\n`);
         return EXIT_OK;
       }
-      if (args.length === 0 || args.includes("--help") || args.includes("-h")) {
+      if (
+        args.length === 0 || args.includes("--help") || args.includes("-h")
+      ) {
         await _out(_HELP);
         return args.length === 0 ? EXIT_USAGE : EXIT_OK;
       }
@@ -85,26 +119,28 @@ export async function main(args: string[]): Promise<number> {
       await _out(`brs ${denoJson.version}\n`);
       return EXIT_OK;
     }
-    switch (command) {
-      case "whoami":
-        return await runWhoami(rest);
-      case "credentials":
-        return await runCredentials(rest);
-      case "exec":
-        return await runExec(rest);
-      case "profiles":
-        return await runProfiles(rest);
-      case "help":
+    if (command === "help") {
+      const topic = rest.find((a) => !a.startsWith("-"));
+      if (topic === undefined || topic === "help") {
         await _out(_HELP);
         return EXIT_OK;
-      default:
-        await _err(
-          `brs: error: Unknown command '${command}': use one of ${
-            _COMMANDS.join(", ")
-          } (brs --help)`,
-        );
+      }
+      const runner = _RUNNERS[topic];
+      if (runner === undefined) {
+        await _err(_unknownCommand(topic));
         return EXIT_USAGE;
+      }
+      return await runner(["--help"]);
     }
+    const runner = _RUNNERS[command];
+    if (runner === undefined) {
+      await _err(_unknownCommand(command));
+      return EXIT_USAGE;
+    }
+    if (!rest.includes("--help") && !rest.includes("-h")) {
+      _checkPermissions(command, rest);
+    }
+    return await runner(rest);
   } catch (error) {
     await _err(_formatError(error, debug));
     return _exitCodeFor(error);

@@ -14,16 +14,16 @@ import {
   _loadTomlProfiles,
 } from "./_profiles_file.ts";
 
-const _HELP = `Usage: brs profiles [--config FILE] [--json]
+const _HELP = `Usage: brs profiles [--config FILE] [--format json|text]
 
 Lists the profiles of the TOML file (--config, $BRS_CONFIG_FILE, or
 $XDG_CONFIG_HOME/brs/config.toml) and the role profiles (with role_arn) of
 ~/.aws/config ($AWS_CONFIG_FILE): name, role and where it comes from.
 
   --config FILE   the TOML profiles file
-  --json          print a JSON array of {name, role_arn, source, file}
+  --format json   print a JSON array of {name, role_arn, source, file} (alias: --json)
   --debug         add the cause chain to errors
-  --help          this help
+  --help, -h      this help
   --version       print the version
 `;
 

@@ -9,12 +9,13 @@ import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
 import { _openCredentialSource } from "./_resolve_session.ts";
 
-const _HELP = `Usage: brs whoami [--json] [session flags]
+const _HELP = `Usage: brs whoami [--format json|text] [session flags]
 
 Prints the identity of the assumed role (STS GetCallerIdentity called with the
 assumed-role credentials, from the cache when they are fresh).
 
-  --json                    print {"UserId","Account","Arn"} as JSON
+  --format json             print {"UserId","Account","Arn"} as JSON (alias: --json)
+  --format text             Account, Arn and UserId lines (default)
 
 ${_SESSION_FLAGS_HELP}
 
