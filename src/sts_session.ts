@@ -40,6 +40,12 @@ import type {
   STSClientConfig,
 } from "./types.ts";
 import { _MfaSession, _validateMfaSession } from "./_mfa_session.ts";
+import {
+  _SharedCache,
+  _validateSharedCache,
+  _wallClock,
+} from "./_shared_cache.ts";
+import type { SharedCacheOptions } from "./types.ts";
 
 /**
  * Options of an {@linkcode STSRefreshableSession}: the AssumeRole request, the
@@ -99,6 +105,20 @@ export interface STSRefreshableSessionOptions
    * @default {undefined} (a code at every AssumeRole)
    */
   mfaSession?: MfaSessionOptions;
+  /**
+   * Share refreshed credentials with the other processes of this service on
+   * this host through a file cache and lock (the companion CLI's), so N
+   * processes make one AssumeRole call per expiry, not N. `true` uses the
+   * CLI's directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
+   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
+   * default one). Entries are keyed by the AssumeRole request (never the
+   * MFA code), the STS endpoint and region, and the base access key id.
+   * When the directory cannot be used, the session refreshes on its own and
+   * emits a `warning` event.
+   *
+   * @default {false}
+   */
+  sharedCache?: boolean | SharedCacheOptions;
 }
 
 const _STS_KEYS = [
@@ -107,6 +127,7 @@ const _STS_KEYS = [
   "mfaTokenProvider",
   "mfaTokenProviderOptions",
   "mfaSession",
+  "sharedCache",
 ];
 
 function _isMfaRejection(error: unknown): boolean {
@@ -161,6 +182,7 @@ export class STSRefreshableSession extends RefreshableSession {
   #mfaRoleClient: STSClient | undefined;
   /** The static `TokenCode` STS last saw (accepted or rejected). */
   #usedTokenCode: string | undefined;
+  readonly #shared: _SharedCache | undefined;
 
   /**
    * Creates the session. With `deferRefresh: false`, the first AssumeRole
@@ -210,6 +232,7 @@ export class STSRefreshableSession extends RefreshableSession {
       assumeRole.SerialNumber,
       hasProvider || assumeRole.TokenCode !== undefined,
     );
+    const shared = _validateSharedCache(o.sharedCache, "STSRefreshableSession");
     const mfaSource = hasProvider
       ? createMfaTokenSource(
         o.mfaTokenProvider as MfaTokenProvider,
@@ -228,6 +251,12 @@ export class STSRefreshableSession extends RefreshableSession {
     this.#stsRegion = this.regionName;
     this.#profile = typeof o.profile === "string" ? o.profile : undefined;
     this.#mfaSessionOptions = mfaSessionOptions;
+    this.#shared = shared === undefined ? undefined : new _SharedCache(shared, {
+      advisorySeconds: (o.advisoryTimeout as number | undefined) ?? 900,
+      refreshTimeoutSeconds: (o.refreshTimeout as number | undefined) ?? 60,
+      now: _wallClock(o.clock as Clock | undefined),
+      warn: (code, message) => this._warn(code, message),
+    });
     this.#mfaSession = mfaSessionOptions === undefined
       ? undefined
       : new _MfaSession(
@@ -413,8 +442,46 @@ export class STSRefreshableSession extends RefreshableSession {
   protected override _fetchCredentials(
     signal: AbortSignal,
   ): Promise<_FetchResult> {
+    if (this.#shared === undefined) return this.#fetchOwn(signal);
+    return this.#shared.fetch(
+      () => this.#sharedKeyMaterial(),
+      () => this.#fetchOwn(signal),
+    );
+  }
+
+  #fetchOwn(signal: AbortSignal): Promise<_FetchResult> {
     if (this.#mfaSession !== undefined) return this.#assume(undefined, signal);
     return this.#withMfa(signal, (code) => this.#assume(code, signal));
+  }
+
+  /**
+   * What identifies this session's credentials across processes: the
+   * AssumeRole request without `TokenCode`, the endpoint, the region, the
+   * MFA session setting and the base access key id (no secret).
+   */
+  async #sharedKeyMaterial(): Promise<Record<string, unknown>> {
+    const provider = this.#client().config.credentials as () => Promise<
+      { accessKeyId: string }
+    >;
+    const { TokenCode: _code, ...request } = this.assumeRole;
+    const endpoint = this.#stsClientConfig.endpoint;
+    return {
+      source: "AssumeRole",
+      // Flat, so the key does not depend on the order of the fields.
+      ...Object.fromEntries(
+        Object.entries(request).map((
+          [name, value],
+        ) => [`request.${name}`, value]),
+      ),
+      endpoint: typeof endpoint === "string" || endpoint instanceof URL
+        ? String(endpoint)
+        : endpoint === undefined
+        ? undefined
+        : "custom",
+      region: this.#stsRegion,
+      mfaSession: this.#mfaSessionOptions,
+      base: (await provider()).accessKeyId,
+    };
   }
 
   /**
@@ -458,6 +525,9 @@ export class STSRefreshableSession extends RefreshableSession {
       ...(this.#mfaSessionOptions === undefined
         ? {}
         : { mfaSession: { ...this.#mfaSessionOptions } }),
+      ...(this.#shared === undefined
+        ? {}
+        : { sharedCache: this.#shared.settings }),
     };
   }
 }

@@ -38,7 +38,12 @@ import {
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "./refreshable_session.ts";
-import type { STSClientConfig } from "./types.ts";
+import type { Clock, SharedCacheOptions, STSClientConfig } from "./types.ts";
+import {
+  _SharedCache,
+  _validateSharedCache,
+  _wallClock,
+} from "./_shared_cache.ts";
 
 /**
  * The AssumeRoleWithWebIdentity request of a
@@ -141,6 +146,22 @@ export interface WebIdentityRefreshableSessionOptions
    * @default {{}}
    */
   stsClientConfig?: STSClientConfig;
+  /**
+   * Share refreshed credentials with the other processes of this service on
+   * this host through a file cache and lock (the companion CLI's), so N
+   * processes (each reading the same token file) make one
+   * AssumeRoleWithWebIdentity call per expiry, not N. `true` uses the CLI's
+   * directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
+   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
+   * default one). Entries are keyed by the request, the STS endpoint and
+   * region, and the token file's path (never the token); with a token
+   * function, set `sharedCache.key` to tell services apart. When the
+   * directory cannot be used, the session refreshes on its own and emits a
+   * `warning` event.
+   *
+   * @default {false}
+   */
+  sharedCache?: boolean | SharedCacheOptions;
 }
 
 const _KEYS = [
@@ -148,6 +169,7 @@ const _KEYS = [
   "webIdentityTokenFile",
   "webIdentityTokenProvider",
   "stsClientConfig",
+  "sharedCache",
 ];
 const _REQUEST_KEYS = [
   "RoleArn",
@@ -266,6 +288,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
   readonly #tokenProvider: WebIdentityTokenProvider | undefined;
   readonly #stsClientConfig: Record<string, unknown>;
   #stsClient: STSClient | undefined;
+  readonly #shared: _SharedCache | undefined;
 
   /**
    * Creates the session. With `deferRefresh: false`, the first call starts
@@ -398,6 +421,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       }
     }
     const config = (o.stsClientConfig ?? {}) as Record<string, unknown>;
+    const shared = _validateSharedCache(o.sharedCache, _OWNER);
     super(options, _KEYS, {
       kind: _OWNER,
       region: typeof config.region === "string" ? config.region : undefined,
@@ -408,6 +432,12 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     this.#tokenProvider = provider as WebIdentityTokenProvider | undefined;
     const { credentials: _credentials, ...rest } = config;
     this.#stsClientConfig = rest;
+    this.#shared = shared === undefined ? undefined : new _SharedCache(shared, {
+      advisorySeconds: (o.advisoryTimeout as number | undefined) ?? 900,
+      refreshTimeoutSeconds: (o.refreshTimeout as number | undefined) ?? 60,
+      now: _wallClock(o.clock as Clock | undefined),
+      warn: (code, message) => this._warn(code, message),
+    });
   }
 
   #client(): STSClient {
@@ -429,9 +459,39 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
    *
    * @ignore
    */
-  protected override async _fetchCredentials(
+  protected override _fetchCredentials(
     signal: AbortSignal,
   ): Promise<_FetchResult> {
+    if (this.#shared === undefined) return this.#fetchOwn(signal);
+    return this.#shared.fetch(
+      () => Promise.resolve(this.#sharedKeyMaterial()),
+      () => this.#fetchOwn(signal),
+    );
+  }
+
+  /** What identifies this session's credentials across processes (never the token). */
+  #sharedKeyMaterial(): Record<string, unknown> {
+    const endpoint = this.#stsClientConfig.endpoint;
+    return {
+      source: "AssumeRoleWithWebIdentity",
+      ...Object.fromEntries(
+        Object.entries(this.assumeRoleWithWebIdentity).map((
+          [name, value],
+        ) => [`request.${name}`, value]),
+      ),
+      endpoint: typeof endpoint === "string" || endpoint instanceof URL
+        ? String(endpoint)
+        : endpoint === undefined
+        ? undefined
+        : "custom",
+      region: this.regionName,
+      base: this.#tokenProvider === undefined
+        ? `file:${this.webIdentityTokenFile}`
+        : "webIdentityTokenProvider",
+    };
+  }
+
+  async #fetchOwn(signal: AbortSignal): Promise<_FetchResult> {
     const token = this.#tokenProvider === undefined
       ? await _readTokenFile(this.webIdentityTokenFile!, this.#tokenParam)
       : await _callTokenProvider(this.#tokenProvider, signal);
@@ -490,6 +550,9 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       webIdentityTokenSource: this.#tokenProvider === undefined
         ? { file: this.webIdentityTokenFile }
         : "webIdentityTokenProvider",
+      ...(this.#shared === undefined
+        ? {}
+        : { sharedCache: this.#shared.settings }),
     };
   }
 }

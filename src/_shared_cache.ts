@@ -1,0 +1,246 @@
+/**
+ * Private: the `sharedCache` option of the library sessions. It puts the
+ * session's refresh behind the cross-process {@linkcode FileCache} (the
+ * companion CLI's cache and lock), so N processes of one service on one host
+ * make one STS call per expiry instead of N.
+ *
+ * How it fits the engine: the engine still decides *when* to refresh (its
+ * windows, jitter, backoff, static stability). When it does, this module
+ * first reads the shared entry; if a peer already refreshed (the entry is
+ * newer than what this process holds and is not yet in its own advisory
+ * window), that entry is the refresh. Otherwise it takes the entry's lock,
+ * reads again (a peer may have just finished), and only then runs the
+ * session's own fetch and writes the result. Processes that find the lock
+ * taken wait for it and reuse the holder's result.
+ *
+ * @module
+ */
+
+import {
+  FileCache,
+  type FileCacheEntry,
+  type FileCacheResult,
+} from "./file_cache.ts";
+import type { _FetchResult } from "./_refresher.ts";
+import { _describeValue } from "./_validate.ts";
+import { BRSValidationError } from "./errors.ts";
+import type { SharedCacheOptions } from "./types.ts";
+
+const _SHARED_KEYS = ["directory", "key"];
+
+/**
+ * Validates the `sharedCache` option.
+ *
+ * @param value What was given: `true`, `false`, `{ directory?, key? }` or `undefined`.
+ * @param kind The session class, for messages.
+ * @returns The settings, or `undefined` when the option is off.
+ * @throws {BRSValidationError} If the value has a bad type, an unknown key or an empty string.
+ */
+export function _validateSharedCache(
+  value: unknown,
+  kind: string,
+): SharedCacheOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return {};
+  const prefix = `Cannot create ${kind} as`;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new BRSValidationError(
+      `${prefix} 'sharedCache' must be true, false or an object such as { directory: "/var/cache/app/brs" }: got ${
+        _describeValue(value)
+      }`,
+      { param: "sharedCache" },
+    );
+  }
+  for (const key of Object.keys(value)) {
+    if (!_SHARED_KEYS.includes(key)) {
+      throw new BRSValidationError(
+        `${prefix} 'sharedCache.${key}' is unknown: use ${
+          _SHARED_KEYS.join(" or ")
+        }`,
+        { param: `sharedCache.${key}`, details: { allowed: _SHARED_KEYS } },
+      );
+    }
+  }
+  const settings: SharedCacheOptions = {};
+  for (const key of ["directory", "key"] as const) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined) continue;
+    if (typeof v !== "string" || v.trim() === "") {
+      throw new BRSValidationError(
+        `${prefix} 'sharedCache.${key}' must be a non-empty string: got ${
+          _describeValue(v)
+        }`,
+        { param: `sharedCache.${key}` },
+      );
+    }
+    settings[key] = v;
+  }
+  return settings;
+}
+
+/** What a {@linkcode _SharedCache} needs from its session. */
+export interface _SharedCacheContext {
+  /** The session's `advisoryTimeout`, seconds. */
+  advisorySeconds: number;
+  /** The session's `refreshTimeout`, seconds: a lock older than this (plus slack) is stale. */
+  refreshTimeoutSeconds: number;
+  /** The session's wall clock. */
+  now: () => number;
+  /** Emits a `warning` event of the session. */
+  warn: (code: string, message: string) => void;
+}
+
+/** The cross-process refresh of one session (see the module doc). */
+export class _SharedCache {
+  readonly #settings: SharedCacheOptions;
+  readonly #context: _SharedCacheContext;
+  #cache: FileCache | undefined;
+  #key: string | undefined;
+  /** The access key this process last took: never handed back as a refresh. */
+  #held: string | undefined;
+
+  /**
+   * @param settings The validated option.
+   * @param context The session's windows, clock and warnings.
+   */
+  constructor(settings: SharedCacheOptions, context: _SharedCacheContext) {
+    this.#settings = settings;
+    this.#context = context;
+  }
+
+  /** The settings, for printing (no secret in them). */
+  get settings(): SharedCacheOptions {
+    return { ...this.#settings };
+  }
+
+  /**
+   * A refresh through the shared cache: a peer's fresh entry, or the
+   * session's own fetch under the lock; the own fetch alone, with a
+   * `warning`, when the cache cannot be used.
+   *
+   * @param material What identifies the credentials (never an MFA code or a secret).
+   * @param own The session's own fetch.
+   * @returns The credentials.
+   */
+  async fetch(
+    material: () => Promise<Record<string, unknown>>,
+    own: () => Promise<_FetchResult>,
+  ): Promise<_FetchResult> {
+    let key: string;
+    try {
+      key = this.#key ??= await FileCache.keyOf({
+        ...(await material()),
+        format: "brs-library-session/1",
+        key: this.#settings.key,
+      });
+    } catch {
+      // The base identity is unknown (e.g. no base credentials): the own
+      // fetch fails with the real reason.
+      return await own();
+    }
+    let ownFailure: { error: unknown } | undefined;
+    let fresh: _FetchResult | undefined;
+    const refresh = async (): Promise<FileCacheEntry> => {
+      try {
+        fresh = await own();
+      } catch (error) {
+        ownFailure = { error };
+        throw error;
+      }
+      return {
+        credentials: {
+          accessKey: fresh.credentials.accessKeyId,
+          secretKey: fresh.credentials.secretAccessKey,
+          token: fresh.credentials.sessionToken ?? "",
+          expiryTime: fresh.credentials.expiration.toISOString(),
+        },
+        obtainedAt: new Date(this.#context.now()).toISOString(),
+      };
+    };
+    let directory = this.#settings.directory ?? "$XDG_CACHE_HOME/brs";
+    let result: FileCacheResult;
+    try {
+      directory = this.#settings.directory ?? FileCache.defaultDirectory();
+      this.#cache ??= new FileCache({
+        directory,
+        staleLockMs: (this.#context.refreshTimeoutSeconds + 5) * 1000,
+        now: this.#context.now,
+      });
+      await this.#checkEntry(this.#cache, key);
+      result = await this.#cache.getOrRefresh(key, refresh, {
+        // Reuse an entry only before its advisory point (jitter included),
+        // so taking it never starts another refresh at once.
+        advisorySeconds: this.#context.advisorySeconds * 1.1,
+        replace: this.#held,
+      });
+    } catch (error) {
+      if (ownFailure !== undefined) throw ownFailure.error;
+      this.#context.warn(
+        "SharedCacheUnavailable",
+        `Refreshed without the shared credential cache as '${directory}' cannot be used: ${
+          _reason(error)
+        }; give the process --allow-read and --allow-write on that directory (and --allow-env for the default one), or set 'sharedCache.directory' to a private directory it can write`,
+      );
+      if (fresh !== undefined) return this.#took(fresh);
+      return this.#took(await own());
+    }
+    if (result.warning !== undefined) {
+      this.#context.warn(
+        /^Set the/.test(result.warning)
+          ? "SharedCacheRepaired"
+          : "SharedCacheUnavailable",
+        result.warning,
+      );
+    }
+    if (result.source === "refresh" && fresh !== undefined) {
+      return this.#took(fresh);
+    }
+    const { credentials, obtainedAt } = result.entry;
+    return this.#took({
+      credentials: {
+        accessKeyId: credentials.accessKey,
+        secretAccessKey: credentials.secretKey,
+        ...(credentials.token === ""
+          ? {}
+          : { sessionToken: credentials.token }),
+        expiration: new Date(credentials.expiryTime),
+      },
+      obtainedAt: new Date(obtainedAt),
+    });
+  }
+
+  #took(result: _FetchResult): _FetchResult {
+    this.#held = result.credentials.accessKeyId;
+    return result;
+  }
+
+  /** Warns when an entry exists but cannot be used (corrupt, foreign, open to others). */
+  async #checkEntry(cache: FileCache, key: string): Promise<void> {
+    if (await cache.read(key) !== undefined) return;
+    const path = `${cache.directory}/${key}.json`;
+    try {
+      await Deno.lstat(path);
+    } catch {
+      return; // no entry yet
+    }
+    this.#context.warn(
+      "SharedCacheEntryIgnored",
+      `Ignored the shared credential cache entry '${path}' as it is corrupt, not a private file of yours, or from another version: this refresh replaces it`,
+    );
+  }
+}
+
+/**
+ * The wall clock of a session's `clock` option.
+ *
+ * @param clock The injected clock, if any.
+ * @returns A function giving milliseconds since the epoch.
+ */
+export function _wallClock(clock: { now(): number } | undefined): () => number {
+  return clock === undefined ? Date.now : () => clock.now();
+}
+
+function _reason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0]!.replace(/[.\s]+$/, "");
+}
