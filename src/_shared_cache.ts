@@ -108,6 +108,30 @@ export class _SharedCache {
     this.#context = context;
   }
 
+  /**
+   * The shared cache of a session, or `undefined` when the option is off.
+   *
+   * @param settings The validated option.
+   * @param options The session's options (windows, `refreshTimeout`, `clock`).
+   * @param warn Emits a `warning` event of the session.
+   * @returns The cache, or `undefined`.
+   */
+  static of(
+    settings: SharedCacheOptions | undefined,
+    options: Record<string, unknown>,
+    warn: (code: string, message: string) => void,
+  ): _SharedCache | undefined {
+    if (settings === undefined) return undefined;
+    const clock = options.clock as { now(): number } | undefined;
+    return new _SharedCache(settings, {
+      advisorySeconds: (options.advisoryTimeout as number | undefined) ?? 900,
+      refreshTimeoutSeconds: (options.refreshTimeout as number | undefined) ??
+        60,
+      now: clock === undefined ? Date.now : () => clock.now(),
+      warn,
+    });
+  }
+
   /** The settings, for printing (no secret in them). */
   get settings(): SharedCacheOptions {
     return { ...this.#settings };
@@ -231,13 +255,30 @@ export class _SharedCache {
 }
 
 /**
- * The wall clock of a session's `clock` option.
+ * An STS client config's `endpoint` for a cache key: the URL, `"custom"` for
+ * an endpoint object or function, `undefined` when not set.
  *
- * @param clock The injected clock, if any.
- * @returns A function giving milliseconds since the epoch.
+ * @param endpoint What the config holds.
+ * @returns A string or `undefined`.
  */
-export function _wallClock(clock: { now(): number } | undefined): () => number {
-  return clock === undefined ? Date.now : () => clock.now();
+export function _endpointName(endpoint: unknown): string | undefined {
+  if (endpoint === undefined) return undefined;
+  return typeof endpoint === "string" || endpoint instanceof URL
+    ? String(endpoint)
+    : "custom";
+}
+
+/**
+ * Request fields as flat `request.<name>` entries, so a key does not depend
+ * on the order the fields were given in.
+ *
+ * @param request The request.
+ * @returns The flat entries.
+ */
+export function _flatRequest(request: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(request).map(([name, value]) => [`request.${name}`, value]),
+  );
 }
 
 function _reason(error: unknown): string {

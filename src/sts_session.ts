@@ -41,9 +41,10 @@ import type {
 } from "./types.ts";
 import { _MfaSession, _validateMfaSession } from "./_mfa_session.ts";
 import {
+  _endpointName,
+  _flatRequest,
   _SharedCache,
   _validateSharedCache,
-  _wallClock,
 } from "./_shared_cache.ts";
 import type { SharedCacheOptions } from "./types.ts";
 
@@ -251,12 +252,11 @@ export class STSRefreshableSession extends RefreshableSession {
     this.#stsRegion = this.regionName;
     this.#profile = typeof o.profile === "string" ? o.profile : undefined;
     this.#mfaSessionOptions = mfaSessionOptions;
-    this.#shared = shared === undefined ? undefined : new _SharedCache(shared, {
-      advisorySeconds: (o.advisoryTimeout as number | undefined) ?? 900,
-      refreshTimeoutSeconds: (o.refreshTimeout as number | undefined) ?? 60,
-      now: _wallClock(o.clock as Clock | undefined),
-      warn: (code, message) => this._warn(code, message),
-    });
+    this.#shared = _SharedCache.of(
+      shared,
+      o,
+      (code, message) => this._warn(code, message),
+    );
     this.#mfaSession = mfaSessionOptions === undefined
       ? undefined
       : new _MfaSession(
@@ -464,20 +464,11 @@ export class STSRefreshableSession extends RefreshableSession {
       { accessKeyId: string }
     >;
     const { TokenCode: _code, ...request } = this.assumeRole;
-    const endpoint = this.#stsClientConfig.endpoint;
     return {
       source: "AssumeRole",
       // Flat, so the key does not depend on the order of the fields.
-      ...Object.fromEntries(
-        Object.entries(request).map((
-          [name, value],
-        ) => [`request.${name}`, value]),
-      ),
-      endpoint: typeof endpoint === "string" || endpoint instanceof URL
-        ? String(endpoint)
-        : endpoint === undefined
-        ? undefined
-        : "custom",
+      ..._flatRequest(request),
+      endpoint: _endpointName(this.#stsClientConfig.endpoint),
       region: this.#stsRegion,
       mfaSession: this.#mfaSessionOptions,
       base: (await provider()).accessKeyId,

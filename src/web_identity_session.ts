@@ -38,11 +38,12 @@ import {
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "./refreshable_session.ts";
-import type { Clock, SharedCacheOptions, STSClientConfig } from "./types.ts";
+import type { SharedCacheOptions, STSClientConfig } from "./types.ts";
 import {
+  _endpointName,
+  _flatRequest,
   _SharedCache,
   _validateSharedCache,
-  _wallClock,
 } from "./_shared_cache.ts";
 
 /**
@@ -432,12 +433,11 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     this.#tokenProvider = provider as WebIdentityTokenProvider | undefined;
     const { credentials: _credentials, ...rest } = config;
     this.#stsClientConfig = rest;
-    this.#shared = shared === undefined ? undefined : new _SharedCache(shared, {
-      advisorySeconds: (o.advisoryTimeout as number | undefined) ?? 900,
-      refreshTimeoutSeconds: (o.refreshTimeout as number | undefined) ?? 60,
-      now: _wallClock(o.clock as Clock | undefined),
-      warn: (code, message) => this._warn(code, message),
-    });
+    this.#shared = _SharedCache.of(
+      shared,
+      o,
+      (code, message) => this._warn(code, message),
+    );
   }
 
   #client(): STSClient {
@@ -471,19 +471,10 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
 
   /** What identifies this session's credentials across processes (never the token). */
   #sharedKeyMaterial(): Record<string, unknown> {
-    const endpoint = this.#stsClientConfig.endpoint;
     return {
       source: "AssumeRoleWithWebIdentity",
-      ...Object.fromEntries(
-        Object.entries(this.assumeRoleWithWebIdentity).map((
-          [name, value],
-        ) => [`request.${name}`, value]),
-      ),
-      endpoint: typeof endpoint === "string" || endpoint instanceof URL
-        ? String(endpoint)
-        : endpoint === undefined
-        ? undefined
-        : "custom",
+      ..._flatRequest(this.assumeRoleWithWebIdentity),
+      endpoint: _endpointName(this.#stsClientConfig.endpoint),
       region: this.regionName,
       base: this.#tokenProvider === undefined
         ? `file:${this.webIdentityTokenFile}`
