@@ -164,6 +164,29 @@ function _isMfaRejection(error: unknown): boolean {
  * assertMatch(me.Arn!, /assumed-role\/app\/docs$/);
  * assertEquals(sts.calls.AssumeRole, 1);
  * ```
+ *
+ * @example One refresh per host with `sharedCache`
+ * ```ts
+ * import { STSRefreshableSession, type STSRefreshableSessionOptions } from "@brs/session";
+ * import { startLocalSts } from "@brs/session/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using sts = await startLocalSts();
+ * const directory = await Deno.makeTempDir(); // needs --allow-read/--allow-write on it
+ * const options: STSRefreshableSessionOptions = {
+ *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+ *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+ *   region: "us-east-1",
+ *   sharedCache: { directory },
+ * };
+ * // Two sessions stand for two processes of one service on one host.
+ * await using first = new STSRefreshableSession(options);
+ * await using second = new STSRefreshableSession(options);
+ * const credentials = await first.refreshableCredentials();
+ * assertEquals((await second.refreshableCredentials()).accessKey, credentials.accessKey);
+ * assertEquals(sts.calls.AssumeRole, 1);
+ * await Deno.remove(directory, { recursive: true });
+ * ```
  */
 export class STSRefreshableSession extends RefreshableSession {
   /**

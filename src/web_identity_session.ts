@@ -279,6 +279,33 @@ function _mapTokenError(error: unknown, token: string): unknown {
  * assertEquals(sts.calls.AssumeRoleWithWebIdentity, 1);
  * await Deno.remove(tokenFile);
  * ```
+ *
+ * @example One refresh per host with `sharedCache`
+ * ```ts
+ * import { WebIdentityRefreshableSession, type WebIdentityRefreshableSessionOptions } from "@brs/session";
+ * import { mintWebIdentityToken, startLocalSts } from "@brs/session/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using sts = await startLocalSts();
+ * const tokenFile = await Deno.makeTempFile();
+ * await Deno.writeTextFile(tokenFile, mintWebIdentityToken());
+ * const directory = await Deno.makeTempDir(); // needs --allow-read/--allow-write on it
+ * const options: WebIdentityRefreshableSessionOptions = {
+ *   assumeRoleWithWebIdentity: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+ *   webIdentityTokenFile: tokenFile,
+ *   stsClientConfig: { endpoint: sts.url },
+ *   region: "us-east-1",
+ *   sharedCache: { directory },
+ * };
+ * // Two sessions stand for two worker processes of one pod.
+ * await using first = new WebIdentityRefreshableSession(options);
+ * await using second = new WebIdentityRefreshableSession(options);
+ * const credentials = await first.refreshableCredentials();
+ * assertEquals((await second.refreshableCredentials()).accessKey, credentials.accessKey);
+ * assertEquals(sts.calls.AssumeRoleWithWebIdentity, 1);
+ * await Deno.remove(directory, { recursive: true });
+ * await Deno.remove(tokenFile);
+ * ```
  */
 export class WebIdentityRefreshableSession extends RefreshableSession {
   /** The AssumeRoleWithWebIdentity request (validated copy, defaults and environment applied). */
