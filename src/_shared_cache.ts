@@ -23,7 +23,7 @@ import {
 } from "./file_cache.ts";
 import type { _FetchResult } from "./_refresher.ts";
 import { _describeValue } from "./_validate.ts";
-import { BRSValidationError } from "./errors.ts";
+import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 import type { SharedCacheOptions } from "./types.ts";
 
 const _SHARED_KEYS = ["directory", "key"];
@@ -95,7 +95,6 @@ export class _SharedCache {
   readonly #settings: SharedCacheOptions;
   readonly #context: _SharedCacheContext;
   #cache: FileCache | undefined;
-  #key: string | undefined;
   /** The access key this process last took: never handed back as a refresh. */
   #held: string | undefined;
 
@@ -152,7 +151,8 @@ export class _SharedCache {
   ): Promise<_FetchResult> {
     let key: string;
     try {
-      key = this.#key ??= await FileCache.keyOf({
+      // Not memoized: the base identity may change (rotated keys).
+      key = await FileCache.keyOf({
         ...(await material()),
         format: "brs-library-session/1",
         key: this.#settings.key,
@@ -203,17 +203,16 @@ export class _SharedCache {
         "SharedCacheUnavailable",
         `Refreshed without the shared credential cache as '${directory}' cannot be used: ${
           _reason(error)
-        }; give the process --allow-read and --allow-write on that directory (and --allow-env for the default one), or set 'sharedCache.directory' to a private directory it can write`,
+        }; ${_hint(error, directory, this.#settings.directory === undefined)}`,
       );
       if (fresh !== undefined) return this.#took(fresh);
       return this.#took(await own());
     }
     if (result.warning !== undefined) {
+      const repaired = /^Set the/.test(result.warning);
       this.#context.warn(
-        /^Set the/.test(result.warning)
-          ? "SharedCacheRepaired"
-          : "SharedCacheUnavailable",
-        result.warning,
+        repaired ? "SharedCacheRepaired" : "SharedCacheUnavailable",
+        repaired ? result.warning : `${result.warning}; ${_WRITABLE_HINT}`,
       );
     }
     if (result.source === "refresh" && fresh !== undefined) {
@@ -281,7 +280,26 @@ export function _flatRequest(request: object): Record<string, unknown> {
   );
 }
 
+const _WRITABLE_HINT =
+  "set 'sharedCache.directory' to a private directory this process can write";
+
+/** The first line of an error, without the file cache's CLI-specific advice. */
 function _reason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  return message.split("\n")[0]!.replace(/[.\s]+$/, "");
+  const line = message.split("\n")[0]!;
+  const cut = error instanceof BRSConfigurationError ? line.indexOf(": ") : -1;
+  return (cut === -1 ? line : line.slice(0, cut)).replace(/[.\s]+$/, "");
+}
+
+/** What to do about an unusable directory. */
+function _hint(error: unknown, directory: string, isDefault: boolean): string {
+  if (error instanceof Deno.errors.NotCapable) {
+    return `run with --allow-read=${directory} --allow-write=${directory}${
+      isDefault ? " (and --allow-env for the default directory)" : ""
+    }, or ${_WRITABLE_HINT}`;
+  }
+  if (error instanceof BRSConfigurationError) {
+    return `remove it, or ${_WRITABLE_HINT}`;
+  }
+  return _WRITABLE_HINT;
 }

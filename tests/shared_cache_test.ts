@@ -162,6 +162,21 @@ Deno.test("STSRefreshableSession({ sharedCache }): an unusable directory falls b
   });
 });
 
+Deno.test("STSRefreshableSession({ sharedCache }): a symbolic link as directory is refused with a warning, and the session still works", async () => {
+  await using sts = await startLocalSts();
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}-elsewhere`);
+    await Deno.symlink(`${dir}-elsewhere`, dir);
+    await using session = shared(sts, dir);
+    const seen = warnings(session);
+    assertMatch((await session.whoami()).Arn, /assumed-role\/app\/worker$/);
+    assertEquals(seen.map((w) => w.code), ["SharedCacheUnavailable"]);
+    assertStringIncludes(seen[0]!.message, "symbolic link");
+    assertEquals(seen[0]!.message.includes("--no-cache"), false);
+    assertEquals([...Deno.readDirSync(`${dir}-elsewhere`)], []);
+  });
+});
+
 Deno.test("STSRefreshableSession({ sharedCache }): a corrupt entry is ignored with a warning and replaced", async () => {
   await using sts = await startLocalSts();
   await withDir(async (dir) => {
