@@ -239,13 +239,16 @@ export class _SharedCache {
 
   /** Warns when an entry exists but cannot be used (corrupt, foreign, open to others). */
   async #checkEntry(cache: FileCache, key: string): Promise<void> {
-    if (await cache.read(key) !== undefined) return;
+    // The file first, then its content: a peer's write (an atomic rename)
+    // between the two then reads as a good entry, never as a bad one.
     const path = `${cache.directory}/${key}.json`;
     try {
       await Deno.lstat(path);
-    } catch {
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
       return; // no entry yet
     }
+    if (await cache.read(key) !== undefined) return;
     this.#context.warn(
       "SharedCacheEntryIgnored",
       `Ignored the shared credential cache entry '${path}' as it is corrupt, not a private file of yours, or from another version: this refresh replaces it`,
