@@ -238,6 +238,33 @@ Deno.test("STSRefreshableSession({ sharedCache }): a peer's advisory-window refr
   });
 });
 
+Deno.test("STSRefreshableSession({ sharedCache }): during an STS outage every session keeps its working credentials (static stability)", async () => {
+  await using sts = await startLocalSts();
+  await withDir(async (dir) => {
+    const clock = new ManualClock();
+    await using a = shared(sts, dir, { clock });
+    await using b = shared(sts, dir, { clock });
+    const first = await a.refreshableCredentials();
+    await b.refreshableCredentials();
+    // 500 s before expiry: the mandatory window (600 s); STS is down.
+    clock.offset = 3100_000;
+    sts.dateSkewSeconds = 3100;
+    sts.injectFault({ kind: "outage", actions: ["AssumeRole"] });
+    const errors: string[] = [];
+    for (const s of [a, b]) {
+      s.addEventListener("refresh-error", () => errors.push("refresh-error"));
+    }
+    assertEquals((await a.refreshableCredentials()).accessKey, first.accessKey);
+    assertEquals((await b.refreshableCredentials()).accessKey, first.accessKey);
+    assertEquals(errors, ["refresh-error", "refresh-error"]);
+    // Each failure released the lock: one attempt per session, no hang.
+    assertEquals(sts.calls.AssumeRole, 3);
+    sts.clearFaults();
+    const next = await a.refresh({ force: true });
+    assertNotEquals(next.accessKey, first.accessKey);
+  });
+});
+
 Deno.test("STSRefreshableSession({ sharedCache }): a forced refresh calls STS even with a fresh entry, and peers then take its result", async () => {
   await using sts = await startLocalSts();
   await withDir(async (dir) => {
