@@ -28,6 +28,8 @@ export interface SharedCacheRow {
   stsCalls: number;
   /** Distinct credentials handed out over all processes (a refresh = a new key). */
   distinctKeys: number;
+  /** The most credentials one process went through: the expiries it lived through, plus one. */
+  keysPerProcess: number;
   /** Workers that failed. */
   errors: number;
   /** Wall time of the batch, ms. */
@@ -79,6 +81,7 @@ export async function runSharedCacheScenarios(
           shared,
           stsCalls: sts.calls.AssumeRole,
           distinctKeys: _distinct(reports),
+          keysPerProcess: Math.max(0, ...reports.map((r) => r.prefixes.length)),
           errors: reports.filter((r) => r.error !== undefined).length,
           wallMs: performance.now() - t0,
         };
@@ -86,7 +89,7 @@ export async function runSharedCacheScenarios(
         options.log?.(
           `shared-cache ${row.scenario} P=${processes} ${
             shared ? "sharedCache" : "own refresh"
-          }: calls=${row.stsCalls} keys=${row.distinctKeys} errors=${row.errors}${
+          }: calls=${row.stsCalls} keys=${row.distinctKeys} per-process=${row.keysPerProcess} errors=${row.errors}${
             reports.find((r) => r.error)?.error?.slice(0, 120) ?? ""
           }`,
         );
@@ -120,6 +123,8 @@ export function sharedCacheTable(
       "refresh",
       "STS calls",
       "distinct keys",
+      "keys per process",
+      "STS calls per expiry",
       "errors",
     ],
     rows: rows.map((r) => [
@@ -128,6 +133,8 @@ export function sharedCacheTable(
       r.shared ? "sharedCache" : "own (default)",
       String(r.stsCalls),
       String(r.distinctKeys),
+      String(r.keysPerProcess),
+      r.keysPerProcess === 0 ? "-" : (r.stsCalls / r.keysPerProcess).toFixed(1),
       String(r.errors),
     ]),
   };
@@ -149,7 +156,9 @@ export function sharedCacheMarkdown(rows: readonly SharedCacheRow[]): string {
     "`STSRefreshableSession` against one local STS (20 ms latency). Cold start: one " +
     "credential request each. Steady: each asks for credentials every 20 ms while the " +
     "credentials (10 s lifetime) expire several times. STS calls are AssumeRole requests; " +
-    "distinct keys are the credentials the processes were handed.",
+    "distinct keys are the credentials the processes were handed; keys per process, " +
+    "the most one process went through (its first credentials and one per expiry it saw), " +
+    "so STS calls per expiry is STS calls / keys per process.",
     "",
     sharedCacheTable(rows, "markdown"),
     "",
