@@ -7,6 +7,7 @@
 
 import { mfaPromptsMarkdown, sourcesMarkdown } from "./_scenarios_sources.ts";
 import { warmKindsMarkdown } from "./_scenarios_cli_warm.ts";
+import { sharedCacheMarkdown } from "./_scenarios_shared.ts";
 import type { ContentionResults } from "./contention.ts";
 import type { MicroResult } from "./_micro.ts";
 import { barChartSvg, histogramSvg } from "./_svg.ts";
@@ -1031,5 +1032,6 @@ function markdown(
     );
   } else L.push(`Not measured: ${r.micro}.`, "");
   L.push(sourcesMarkdown(r.sources), mfaPromptsMarkdown(r.mfaPrompts));
+  L.push(sharedCacheMarkdown(r.sharedCache));
   return L.join("\n");
 }

@@ -72,6 +72,11 @@ import {
   type SourceRow,
   sourcesTable,
 } from "./_scenarios_sources.ts";
+import {
+  runSharedCacheScenarios,
+  type SharedCacheRow,
+  sharedCacheTable,
+} from "./_scenarios_shared.ts";
 
 /** Options of {@linkcode runContention}. */
 export interface ContentionOptions {
@@ -127,6 +132,8 @@ export interface ContentionResults {
   sources: SourceRow[];
   /** MFA prompts in a simulated day. */
   mfaPrompts: MfaPromptsResult;
+  /** Worker processes with and without `sharedCache`. */
+  sharedCache: SharedCacheRow[];
   /** Wall time of the harness, ms. */
   wallMs: number;
 }
@@ -287,6 +294,7 @@ export async function runContention(
   log(
     `mfa prompts: ours ${mfaPrompts.promptsOurs}, role-only ${mfaPrompts.promptsRoleOnly}`,
   );
+  const sharedCache = await runSharedCacheScenarios({ quick: o.quick, log });
   const fleet = await runFleet(o.fleet);
   log(`fleet: ${o.fleet} sessions`);
 
@@ -309,6 +317,7 @@ export async function runContention(
     micro,
     sources,
     mfaPrompts,
+    sharedCache,
     wallMs: performance.now() - t0,
   };
 }
@@ -441,6 +450,7 @@ export async function main(args: string[]): Promise<MainOutput> {
   const after = await machineInfo();
   console.log("\n" + summaryTable(results) + "\n");
   console.log(sourcesTable(results.sources) + "\n");
+  console.log(sharedCacheTable(results.sharedCache) + "\n");
   if (Array.isArray(results.micro)) {
     console.log(microTable(results.micro) + "\n");
   } else console.log(`micro-benchmarks: ${results.micro}\n`);

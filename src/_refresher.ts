@@ -112,6 +112,12 @@ export interface _FetchResult {
    * Left out (custom sources): local time, no warning.
    */
   dateHeader?: string | null;
+  /**
+   * When credentials fetched from elsewhere (a shared cache entry) were first
+   * obtained, on the local wall clock: the windows then fit their whole
+   * lifetime (from then), not just the part that is left.
+   */
+  obtainedAt?: Date;
 }
 
 /** Events the engine reports. */
@@ -793,14 +799,20 @@ export class _Refresher {
         reason,
       );
     }
+    // Credentials obtained earlier (a shared cache entry): the windows fit
+    // their whole lifetime; `lifetime` is what is left of it.
+    const whole = result.obtainedAt === undefined ? lifetime : Math.max(
+      lifetime,
+      expiration.getTime() - result.obtainedAt.getTime(),
+    );
     let advisory = this.#advisoryMs;
     let mandatory = this.#mandatoryMs;
-    const limit = lifetime / 2 / 1.1;
-    if (advisory > lifetime / 2) {
+    const limit = whole / 2 / 1.1;
+    if (advisory > whole / 2) {
       const factor = limit / advisory;
       advisory = limit;
       mandatory *= factor;
-      const lifetimeSeconds = Math.round(lifetime / 1000);
+      const lifetimeSeconds = Math.round(whole / 1000);
       if (this.#warnedLifetime !== lifetimeSeconds) {
         this.#warnedLifetime = lifetimeSeconds;
         this.#emit({
@@ -821,7 +833,7 @@ export class _Refresher {
     const jitter = this.#random() * 0.1 * advisory;
     this.#advisoryAt = Math.max(
       expiresAt - advisory - jitter,
-      now + lifetime / 2,
+      expiresAt - whole / 2,
     );
     this.#mandatoryAt = Math.max(expiresAt - mandatory, this.#advisoryAt);
     this.#unusableAt = expiresAt - margin;

@@ -52,6 +52,12 @@ export interface FileCacheGetOptions {
    * @default {900}
    */
   advisorySeconds?: number;
+  /**
+   * The access key id of credentials the caller holds and wants replaced
+   * (e.g. revoked, or a forced refresh): an entry with it is not reused.
+   * @default {undefined}
+   */
+  replace?: string;
 }
 
 /** What {@linkcode FileCache.prototype.getOrRefresh} returns. */
@@ -267,8 +273,9 @@ export class FileCache {
     options: FileCacheGetOptions,
   ): Promise<FileCacheResult> {
     const advisoryMs = (options.advisorySeconds ?? 900) * 1000;
+    const replace = options.replace;
     const cached = await this.read(key);
-    if (cached && this.#isFresh(cached, advisoryMs)) {
+    if (cached && this.#isFresh(cached, advisoryMs, replace)) {
       return { entry: cached, source: "cache" };
     }
     const lockPath = this.#path(key, "lock");
@@ -295,14 +302,14 @@ export class FileCache {
       waited = true;
       await this.#breakIfStale(lockPath);
       const peer = await this.read(key);
-      if (peer && this.#isFresh(peer, advisoryMs)) {
+      if (peer && this.#isFresh(peer, advisoryMs, replace)) {
         return { entry: peer, source: "peer" };
       }
       await _sleep(this.#pollIntervalMs * (0.75 + Math.random() / 2));
     }
     try {
       const again = await this.read(key);
-      if (again && this.#isFresh(again, advisoryMs)) {
+      if (again && this.#isFresh(again, advisoryMs, replace)) {
         return { entry: again, source: waited ? "peer" : "cache" };
       }
       const entry = await refresh();
@@ -322,7 +329,12 @@ export class FileCache {
     }
   }
 
-  #isFresh(entry: FileCacheEntry, advisoryMs: number): boolean {
+  #isFresh(
+    entry: FileCacheEntry,
+    advisoryMs: number,
+    replace: string | undefined,
+  ): boolean {
+    if (entry.credentials.accessKey === replace) return false;
     const expiry = Date.parse(entry.credentials.expiryTime);
     const obtained = Date.parse(entry.obtainedAt);
     const lifetime = Math.max(0, expiry - obtained);

@@ -40,6 +40,13 @@ import type {
   STSClientConfig,
 } from "./types.ts";
 import { _MfaSession, _validateMfaSession } from "./_mfa_session.ts";
+import {
+  _endpointName,
+  _flatRequest,
+  _SharedCache,
+  _validateSharedCache,
+} from "./_shared_cache.ts";
+import type { SharedCacheOptions } from "./types.ts";
 
 /**
  * Options of an {@linkcode STSRefreshableSession}: the AssumeRole request, the
@@ -102,6 +109,20 @@ export interface STSRefreshableSessionOptions
    * @default {undefined} (a code at every AssumeRole)
    */
   mfaSession?: MfaSessionOptions;
+  /**
+   * Share refreshed credentials with the other processes of this service on
+   * this host through a file cache and lock (the companion CLI's), so N
+   * processes make one AssumeRole call per expiry, not N. `true` uses the
+   * CLI's directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
+   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
+   * default one). Entries are keyed by the AssumeRole request (never the
+   * MFA code), the STS endpoint and region, and the base access key id.
+   * When the directory cannot be used, the session refreshes on its own and
+   * emits a `warning` event.
+   *
+   * @default {false}
+   */
+  sharedCache?: boolean | SharedCacheOptions;
 }
 
 const _STS_KEYS = [
@@ -110,6 +131,7 @@ const _STS_KEYS = [
   "mfaTokenProvider",
   "mfaTokenProviderOptions",
   "mfaSession",
+  "sharedCache",
 ];
 
 function _isMfaRejection(error: unknown): boolean {
@@ -178,6 +200,29 @@ function _isMfaRejection(error: unknown): boolean {
  * assertMatch(me.Arn!, /assumed-role\/app\/docs$/);
  * assertEquals(sts.calls.AssumeRole, 1);
  * ```
+ *
+ * @example One refresh per host with `sharedCache`
+ * ```ts
+ * import { STSRefreshableSession, type STSRefreshableSessionOptions } from "@brs/session";
+ * import { startLocalSts } from "@brs/session/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using sts = await startLocalSts();
+ * const directory = await Deno.makeTempDir(); // needs --allow-read/--allow-write on it
+ * const options: STSRefreshableSessionOptions = {
+ *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+ *   stsClientConfig: { endpoint: sts.url, credentials: sts.baseCredentials },
+ *   region: "us-east-1",
+ *   sharedCache: { directory },
+ * };
+ * // Two sessions stand for two processes of one service on one host.
+ * await using first = new STSRefreshableSession(options);
+ * await using second = new STSRefreshableSession(options);
+ * const credentials = await first.refreshableCredentials();
+ * assertEquals((await second.refreshableCredentials()).accessKey, credentials.accessKey);
+ * assertEquals(sts.calls.AssumeRole, 1);
+ * await Deno.remove(directory, { recursive: true });
+ * ```
  */
 export class STSRefreshableSession extends RefreshableSession {
   /**
@@ -199,6 +244,7 @@ export class STSRefreshableSession extends RefreshableSession {
   #mfaRoleClient: STSClient | undefined;
   /** The static `TokenCode` STS last saw (accepted or rejected). */
   #usedTokenCode: string | undefined;
+  readonly #shared: _SharedCache | undefined;
 
   /**
    * Creates the session. With `deferRefresh: false`, the first AssumeRole
@@ -255,6 +301,7 @@ export class STSRefreshableSession extends RefreshableSession {
       assumeRole.SerialNumber,
       hasProvider || assumeRole.TokenCode !== undefined,
     );
+    const shared = _validateSharedCache(o.sharedCache, "STSRefreshableSession");
     const mfaSource = hasProvider
       ? createMfaTokenSource(
         o.mfaTokenProvider as MfaTokenProvider,
@@ -273,6 +320,11 @@ export class STSRefreshableSession extends RefreshableSession {
     this.#stsRegion = this.regionName;
     this.#profile = typeof o.profile === "string" ? o.profile : undefined;
     this.#mfaSessionOptions = mfaSessionOptions;
+    this.#shared = _SharedCache.of(
+      shared,
+      o,
+      (code, message) => this._warn(code, message),
+    );
     this.#mfaSession = mfaSessionOptions === undefined
       ? undefined
       : new _MfaSession(
@@ -462,8 +514,37 @@ export class STSRefreshableSession extends RefreshableSession {
   protected override _fetchCredentials(
     signal: AbortSignal,
   ): Promise<_FetchResult> {
+    if (this.#shared === undefined) return this.#fetchOwn(signal);
+    return this.#shared.fetch(
+      () => this.#sharedKeyMaterial(),
+      () => this.#fetchOwn(signal),
+    );
+  }
+
+  #fetchOwn(signal: AbortSignal): Promise<_FetchResult> {
     if (this.#mfaSession !== undefined) return this.#assume(undefined, signal);
     return this.#withMfa(signal, (code) => this.#assume(code, signal));
+  }
+
+  /**
+   * What identifies this session's credentials across processes: the
+   * AssumeRole request without `TokenCode`, the endpoint, the region, the
+   * MFA session setting and the base access key id (no secret).
+   */
+  async #sharedKeyMaterial(): Promise<Record<string, unknown>> {
+    const provider = this.#client().config.credentials as () => Promise<
+      { accessKeyId: string }
+    >;
+    const { TokenCode: _code, ...request } = this.assumeRole;
+    return {
+      source: "AssumeRole",
+      // Flat, so the key does not depend on the order of the fields.
+      ..._flatRequest(request),
+      endpoint: _endpointName(this.#stsClientConfig.endpoint),
+      region: this.#stsRegion,
+      mfaSession: this.#mfaSessionOptions,
+      base: (await provider()).accessKeyId,
+    };
   }
 
   /**
@@ -507,6 +588,9 @@ export class STSRefreshableSession extends RefreshableSession {
       ...(this.#mfaSessionOptions === undefined
         ? {}
         : { mfaSession: { ...this.#mfaSessionOptions } }),
+      ...(this.#shared === undefined
+        ? {}
+        : { sharedCache: this.#shared.settings }),
     };
   }
 }

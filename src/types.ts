@@ -293,3 +293,34 @@ export interface MfaSessionOptions {
    */
   durationSeconds?: number;
 }
+
+/**
+ * Settings of the `sharedCache` option of `STSRefreshableSession` and
+ * `WebIdentityRefreshableSession` (`sharedCache: true` is `{}`): the
+ * processes of one service on one host share one credential file cache and
+ * lock, so they make one STS call per expiry, not one each.
+ *
+ * @example Usage
+ * ```ts
+ * import type { SharedCacheOptions } from "@brs/session";
+ *
+ * const sharedCache: SharedCacheOptions = { directory: "/var/cache/my-service/brs" };
+ * ```
+ */
+export interface SharedCacheOptions {
+  /**
+   * The cache directory (created with mode 0700; its files are 0600). The
+   * process needs `--allow-read` and `--allow-write` on it.
+   *
+   * @default {"$XDG_CACHE_HOME/brs", else "$HOME/.cache/brs"} (the CLI's)
+   */
+  directory?: string;
+  /**
+   * A name mixed into every entry's key, to keep apart services that assume
+   * the same role with the same settings and base identity (or that get
+   * their web identity token from a function).
+   *
+   * @default {undefined}
+   */
+  key?: string;
+}

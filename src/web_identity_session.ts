@@ -38,7 +38,13 @@ import {
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "./refreshable_session.ts";
-import type { Clock, STSClientConfig } from "./types.ts";
+import type { Clock, SharedCacheOptions, STSClientConfig } from "./types.ts";
+import {
+  _endpointName,
+  _flatRequest,
+  _SharedCache,
+  _validateSharedCache,
+} from "./_shared_cache.ts";
 
 /**
  * The AssumeRoleWithWebIdentity request of a
@@ -141,6 +147,22 @@ export interface WebIdentityRefreshableSessionOptions
    * @default {{}}
    */
   stsClientConfig?: STSClientConfig;
+  /**
+   * Share refreshed credentials with the other processes of this service on
+   * this host through a file cache and lock (the companion CLI's), so N
+   * processes (each reading the same token file) make one
+   * AssumeRoleWithWebIdentity call per expiry, not N. `true` uses the CLI's
+   * directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
+   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
+   * default one). Entries are keyed by the request, the STS endpoint and
+   * region, and the token file's path (never the token); with a token
+   * function, set `sharedCache.key` to tell services apart. When the
+   * directory cannot be used, the session refreshes on its own and emits a
+   * `warning` event.
+   *
+   * @default {false}
+   */
+  sharedCache?: boolean | SharedCacheOptions;
 }
 
 const _KEYS = [
@@ -148,6 +170,7 @@ const _KEYS = [
   "webIdentityTokenFile",
   "webIdentityTokenProvider",
   "stsClientConfig",
+  "sharedCache",
 ];
 const _REQUEST_KEYS = [
   "RoleArn",
@@ -256,6 +279,33 @@ function _mapTokenError(error: unknown, token: string): unknown {
  * assertEquals(sts.calls.AssumeRoleWithWebIdentity, 1);
  * await Deno.remove(tokenFile);
  * ```
+ *
+ * @example One refresh per host with `sharedCache`
+ * ```ts
+ * import { WebIdentityRefreshableSession, type WebIdentityRefreshableSessionOptions } from "@brs/session";
+ * import { mintWebIdentityToken, startLocalSts } from "@brs/session/testing";
+ * import { assertEquals } from "@std/assert";
+ *
+ * await using sts = await startLocalSts();
+ * const tokenFile = await Deno.makeTempFile();
+ * await Deno.writeTextFile(tokenFile, mintWebIdentityToken());
+ * const directory = await Deno.makeTempDir(); // needs --allow-read/--allow-write on it
+ * const options: WebIdentityRefreshableSessionOptions = {
+ *   assumeRoleWithWebIdentity: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+ *   webIdentityTokenFile: tokenFile,
+ *   stsClientConfig: { endpoint: sts.url },
+ *   region: "us-east-1",
+ *   sharedCache: { directory },
+ * };
+ * // Two sessions stand for two worker processes of one pod.
+ * await using first = new WebIdentityRefreshableSession(options);
+ * await using second = new WebIdentityRefreshableSession(options);
+ * const credentials = await first.refreshableCredentials();
+ * assertEquals((await second.refreshableCredentials()).accessKey, credentials.accessKey);
+ * assertEquals(sts.calls.AssumeRoleWithWebIdentity, 1);
+ * await Deno.remove(directory, { recursive: true });
+ * await Deno.remove(tokenFile);
+ * ```
  */
 export class WebIdentityRefreshableSession extends RefreshableSession {
   /** The AssumeRoleWithWebIdentity request (validated copy, defaults and environment applied). */
@@ -268,6 +318,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
   #stsClient: STSClient | undefined;
   /** The session's wall clock (an injected one in tests), for the Expiration cap. */
   readonly #wallClock: () => number;
+  readonly #shared: _SharedCache | undefined;
 
   /**
    * Creates the session. With `deferRefresh: false`, the first call starts
@@ -400,6 +451,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       }
     }
     const config = (o.stsClientConfig ?? {}) as Record<string, unknown>;
+    const shared = _validateSharedCache(o.sharedCache, _OWNER);
     super(options, _KEYS, {
       kind: _OWNER,
       region: typeof config.region === "string" ? config.region : undefined,
@@ -412,6 +464,11 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     this.#stsClientConfig = rest;
     const clock = o.clock as Clock | undefined;
     this.#wallClock = clock === undefined ? Date.now : () => clock.now();
+    this.#shared = _SharedCache.of(
+      shared,
+      o,
+      (code, message) => this._warn(code, message),
+    );
   }
 
   #client(): STSClient {
@@ -433,9 +490,30 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
    *
    * @ignore
    */
-  protected override async _fetchCredentials(
+  protected override _fetchCredentials(
     signal: AbortSignal,
   ): Promise<_FetchResult> {
+    if (this.#shared === undefined) return this.#fetchOwn(signal);
+    return this.#shared.fetch(
+      () => Promise.resolve(this.#sharedKeyMaterial()),
+      () => this.#fetchOwn(signal),
+    );
+  }
+
+  /** What identifies this session's credentials across processes (never the token). */
+  #sharedKeyMaterial(): Record<string, unknown> {
+    return {
+      source: "AssumeRoleWithWebIdentity",
+      ..._flatRequest(this.assumeRoleWithWebIdentity),
+      endpoint: _endpointName(this.#stsClientConfig.endpoint),
+      region: this.regionName,
+      base: this.#tokenProvider === undefined
+        ? `file:${this.webIdentityTokenFile}`
+        : "webIdentityTokenProvider",
+    };
+  }
+
+  async #fetchOwn(signal: AbortSignal): Promise<_FetchResult> {
     const token = this.#tokenProvider === undefined
       ? await _readTokenFile(this.webIdentityTokenFile!, this.#tokenParam)
       : await _callTokenProvider(this.#tokenProvider, signal);
@@ -495,6 +573,9 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       webIdentityTokenSource: this.#tokenProvider === undefined
         ? { file: this.webIdentityTokenFile }
         : "webIdentityTokenProvider",
+      ...(this.#shared === undefined
+        ? {}
+        : { sharedCache: this.#shared.settings }),
     };
   }
 }

@@ -52,6 +52,8 @@ Deno.test("bench harness runs every scenario with tiny sizes and writes a report
   assertEquals(r.fleet.refreshAt.ours.length, r.options.fleet);
   assert(r.fleet.refreshAt["sdk-memoized"].every((s) => s >= -300 && s < -290));
   assertEquals(r.crossProcess, "not run (quick mode)");
+  // Worker processes: one STS call each on their own, one in all when shared.
+  assertEquals(r.sharedCache.map((row) => row.stsCalls), [2, 1]);
 
   const dir = await Deno.makeTempDir({ prefix: "brs-bench-smoke-" });
   try {
