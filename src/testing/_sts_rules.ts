@@ -160,6 +160,35 @@ export class _Violations {
 
 const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
+/**
+ * Checks the `RoleArn` and `RoleSessionName` of an AssumeRole-like request
+ * as STS does (length, ARN shape, session name characters).
+ */
+export function _checkRoleAndSessionName(
+  v: _Violations,
+  roleArn: string | undefined,
+  sessionName: string | undefined,
+): void {
+  v.string(roleArn, "roleArn", { required: true, min: 20, max: 2048 });
+  if (
+    roleArn !== undefined && roleArn.length >= 20 && roleArn.length <= 2048 &&
+    !_parseRoleArn(roleArn)
+  ) {
+    v.add(
+      roleArn,
+      "roleArn",
+      "Member must satisfy regular expression pattern: arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+",
+    );
+  }
+  v.string(sessionName, "roleSessionName", {
+    required: true,
+    min: 2,
+    max: 64,
+    pattern: /^[\w+=,.@-]*$/,
+    patternText: "[\\w+=,.@-]*",
+  });
+}
+
 /** `count` random characters of `[A-Z2-7]`. */
 export function _randomId(count: number): string {
   const bytes = crypto.getRandomValues(new Uint8Array(count));

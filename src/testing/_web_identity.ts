@@ -13,7 +13,12 @@ import {
   LOCAL_WEB_IDENTITY_KEY,
 } from "./web_identity_token.ts";
 import type { _XmlElements } from "./_xml.ts";
-import { _parseRoleArn, _stableId, _Violations } from "./_sts_rules.ts";
+import {
+  _checkRoleAndSessionName,
+  _parseRoleArn,
+  _stableId,
+  _Violations,
+} from "./_sts_rules.ts";
 
 /**
  * The web identity settings of the local STS endpoint.
@@ -183,23 +188,7 @@ export function _assumeRoleWithWebIdentity(
   const roleArn = params.get("RoleArn");
   const sessionName = params.get("RoleSessionName");
   const token = params.get("WebIdentityToken");
-  v.string(roleArn, "roleArn", { required: true, min: 20, max: 2048 });
-  if (
-    roleArn !== undefined && roleArn.length >= 20 && !_parseRoleArn(roleArn)
-  ) {
-    v.add(
-      roleArn,
-      "roleArn",
-      "Member must satisfy regular expression pattern: arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+",
-    );
-  }
-  v.string(sessionName, "roleSessionName", {
-    required: true,
-    min: 2,
-    max: 64,
-    pattern: /^[\w+=,.@-]*$/,
-    patternText: "[\\w+=,.@-]*",
-  });
+  _checkRoleAndSessionName(v, roleArn, sessionName);
   // The token itself is never echoed in a message.
   if (token === undefined) {
     v.add(undefined, "webIdentityToken", "Member must not be null");

@@ -20,6 +20,7 @@ import {
 } from "./_sigv4.ts";
 import { _base32Decode, _hotp, _totpCounter } from "./_totp.ts";
 import {
+  _checkRoleAndSessionName,
   _isoSeconds,
   _parseForm,
   _parseRoleArn,
@@ -1083,25 +1084,7 @@ class LocalStsServer implements LocalSts {
     const v = new _Violations();
     const roleArn = params.get("RoleArn");
     const sessionName = params.get("RoleSessionName");
-    v.string(roleArn, "roleArn", { required: true, min: 20, max: 2048 });
-    if (
-      roleArn !== undefined && roleArn.length >= 20 && roleArn.length <= 2048
-    ) {
-      if (!_parseRoleArn(roleArn)) {
-        v.add(
-          roleArn,
-          "roleArn",
-          "Member must satisfy regular expression pattern: arn:aws[a-z-]*:iam::\\d{12}:role/[\\w+=,.@/-]+",
-        );
-      }
-    }
-    v.string(sessionName, "roleSessionName", {
-      required: true,
-      min: 2,
-      max: 64,
-      pattern: /^[\w+=,.@-]*$/,
-      patternText: "[\\w+=,.@-]*",
-    });
+    _checkRoleAndSessionName(v, roleArn, sessionName);
     const duration = v.integer(
       params.get("DurationSeconds"),
       "durationSeconds",
