@@ -13,22 +13,6 @@ import { _readOptionFile } from "./_read_option_file.ts";
 /** STS refuses a `WebIdentityToken` longer than this. */
 export const _MAX_TOKEN_LENGTH = 20_000;
 
-/**
- * Reads an environment variable when the `env` permission for it is
- * granted; `undefined` when it is unset, empty or not readable.
- */
-export function _envVar(name: string): string | undefined {
-  try {
-    if (
-      Deno.permissions.querySync({ name: "env", variable: name }).state !==
-        "granted"
-    ) return undefined;
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** Trims a token and checks its length; the message never shows the token. */
 function _checkToken(raw: string, param: string, where: string): string {
   const token = raw.trim();

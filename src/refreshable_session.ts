@@ -36,6 +36,7 @@ import {
   type _Healer,
   _registerHealer,
 } from "./_self_healing.ts";
+import { _readEnv } from "./_env.ts";
 import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
@@ -306,20 +307,6 @@ const _REAL_CLOCK: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
 };
-
-function _readEnv(name: string): string | undefined {
-  try {
-    if (
-      Deno.permissions.querySync({ name: "env", variable: name }).state !==
-        "granted"
-    ) {
-      return undefined;
-    }
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Validates the options every session shares; throws on unknown keys. */
 function _validateBaseOptions(

@@ -18,6 +18,7 @@ import {
 } from "./_assume_role_config.ts";
 import { _errorCode, type _FetchResult } from "./_refresher.ts";
 import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
+import { _readEnv } from "./_env.ts";
 import {
   _checkOptionalObject,
   _describeValue,
@@ -25,7 +26,6 @@ import {
 } from "./_validate.ts";
 import {
   _callTokenProvider,
-  _envVar,
   _readTokenFile,
   _withoutToken,
 } from "./_web_identity_token.ts";
@@ -369,7 +369,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     /** Request keys filled from the environment, and the variable. */
     const fromEnv: Record<string, string> = {};
     if (given.RoleArn === undefined) {
-      const roleArn = _envVar("AWS_ROLE_ARN");
+      const roleArn = _readEnv("AWS_ROLE_ARN");
       if (roleArn === undefined) {
         throw new BRSConfigurationError(
           `Cannot create ${_OWNER} as no role is given: set '${_PATH}.RoleArn' or the AWS_ROLE_ARN environment variable (and grant --allow-env=AWS_ROLE_ARN)`,
@@ -380,7 +380,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       fromEnv.RoleArn = "AWS_ROLE_ARN";
     }
     if (given.RoleSessionName === undefined) {
-      const name = _envVar("AWS_ROLE_SESSION_NAME");
+      const name = _readEnv("AWS_ROLE_SESSION_NAME");
       if (name !== undefined) fromEnv.RoleSessionName = "AWS_ROLE_SESSION_NAME";
       given.RoleSessionName = name ?? _DEFAULT_ROLE_SESSION_NAME;
     }
@@ -441,7 +441,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
     let tokenFile = file as string | undefined;
     let tokenParam = "webIdentityTokenFile";
     if (tokenFile === undefined && provider === undefined) {
-      tokenFile = _envVar("AWS_WEB_IDENTITY_TOKEN_FILE");
+      tokenFile = _readEnv("AWS_WEB_IDENTITY_TOKEN_FILE");
       tokenParam = "AWS_WEB_IDENTITY_TOKEN_FILE";
       if (tokenFile === undefined) {
         throw new BRSConfigurationError(
