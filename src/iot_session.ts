@@ -246,6 +246,17 @@ function _mapReply(text: string, dateHeader: string | null): _FetchResult {
  * stable since Deno 2 (no unstable flag). Permissions: `--allow-net=HOST` for
  * the endpoint, `--allow-read` for certificate and key files.
  *
+ * Members inherited from {@linkcode RefreshableSession} (documented there):
+ * {@linkcode RefreshableSession.prototype.client | client()},
+ * {@linkcode RefreshableSession.prototype.resource | resource()},
+ * {@linkcode RefreshableSession.prototype.credentialProvider | credentialProvider},
+ * {@linkcode RefreshableSession.prototype.refreshableCredentials | refreshableCredentials()},
+ * {@linkcode RefreshableSession.prototype.whoami | whoami()},
+ * {@linkcode RefreshableSession.prototype.refresh | refresh()},
+ * {@linkcode RefreshableSession.prototype.invalidate | invalidate()}, the
+ * `refresh`, `refresh-error` and `warning` events, and
+ * {@linkcode RefreshableSession.prototype.close | close()} / `await using`.
+ *
  * @example Usage
  * ```ts
  * import { BRSConfigurationError, IoTRefreshableSession } from "@brs/session";

@@ -257,6 +257,17 @@ function _mapTokenError(error: unknown, token: string): unknown {
  * Permissions: `--allow-net` for the STS endpoint, `--allow-read` for the
  * token file, `--allow-env` for the `AWS_*` variables it reads.
  *
+ * Members inherited from {@linkcode RefreshableSession} (documented there):
+ * {@linkcode RefreshableSession.prototype.client | client()},
+ * {@linkcode RefreshableSession.prototype.resource | resource()},
+ * {@linkcode RefreshableSession.prototype.credentialProvider | credentialProvider},
+ * {@linkcode RefreshableSession.prototype.refreshableCredentials | refreshableCredentials()},
+ * {@linkcode RefreshableSession.prototype.whoami | whoami()},
+ * {@linkcode RefreshableSession.prototype.refresh | refresh()},
+ * {@linkcode RefreshableSession.prototype.invalidate | invalidate()}, the
+ * `refresh`, `refresh-error` and `warning` events, and
+ * {@linkcode RefreshableSession.prototype.close | close()} / `await using`.
+ *
  * @example Usage
  * ```ts
  * import { WebIdentityRefreshableSession } from "@brs/session";
