@@ -13,7 +13,14 @@
  *   `credentialProvider`, `refreshableCredentials()`, `refresh()` and
  *   `close()` come from {@linkcode RefreshableSession}.
  * - {@linkcode CustomRefreshableSession}: the same session over your own
- *   credential function; {@linkcode createRefreshableSession} builds either.
+ *   credential function; {@linkcode createRefreshableSession} builds any
+ *   of them by `method`.
+ * - {@linkcode WebIdentityRefreshableSession} (EKS, GitHub Actions, any OIDC
+ *   token) and {@linkcode IoTRefreshableSession} (an IoT device's X.509
+ *   certificate): the same engine over other credential sources.
+ * - {@linkcode getSelfHealingPlugin}: clients you build yourself retry once
+ *   with fresh credentials after an `ExpiredToken` reply, as the session's
+ *   own clients do.
  * - {@linkcode STSRefreshableSessionOptions}: every option, with defaults.
  * - {@linkcode client} and {@linkcode resource}: module-level cached clients
  *   on a default session ({@linkcode setDefaultSession}).
