@@ -263,6 +263,38 @@ Deno.test("one profile name never means two role profiles; unknown keys warn; a 
   const corrupt = await runCli(["credentials", "--profile", "app"], cli.env);
   assertEquals(corrupt.code, 2);
   assertOneLine(corrupt.stderr, `'${cli.env.AWS_CONFIG_FILE}' line 3`);
+  assert(!corrupt.stderr.includes("this line is broken"));
+});
+
+Deno.test("a broken ~/.aws/credentials line is never quoted (it may be a secret), and 'key: value' lines of ~/.aws/config are read as the AWS CLI reads them", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  const secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY";
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile app]\nrole_arn: ${ROLE_ARN}\nendpoint_url: ${sts.url}\n`,
+  );
+  const colon = await runCli(
+    ["credentials", "--profile", "app", "--no-cache"],
+    cli.env,
+  );
+  assertEquals(colon.code, 0, colon.stderr);
+  await Deno.writeTextFile(
+    cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+    `[other]\naws_access_key_id = AKIAXXXXXXXXXXXXXXXX\n${secret}\n`,
+  );
+  const broken = await runCli(
+    ["credentials", "--profile", "app", "--no-cache"],
+    cli.env,
+  );
+  assertEquals(broken.code, 2);
+  assertOneLine(
+    broken.stderr,
+    `'${cli.env.AWS_SHARED_CREDENTIALS_FILE}' line 3`,
+  );
+  for (const part of [secret, secret.slice(0, 20), secret.slice(20)]) {
+    assert(!broken.stderr.includes(part), broken.stderr);
+  }
 });
 
 Deno.test("credential_source = Environment and mfa_process of ~/.aws/config are honoured", async () => {

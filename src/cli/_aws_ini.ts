@@ -81,9 +81,14 @@ export function _parseAwsIni(
       continue;
     }
     if (/^\s/.test(raw) && current !== undefined && lastKeyNested) continue;
-    const pair = raw.match(/^\s*([^=\s][^=]*?)\s*=\s*(.*?)\s*$/);
+    // As the AWS CLI and boto3 (Python's configparser): `key = value` or
+    // `key: value`, split at the first `=` or `:`.
+    const pair = raw.match(/^\s*([^=:\s][^=:]*?)\s*[=:]\s*(.*?)\s*$/);
     if (!pair) {
-      throw bad(`expected 'key = value', got '${trimmed.slice(0, 40)}'`);
+      // The line is never quoted: it may be a secret on a line of its own.
+      throw bad(
+        "expected 'key = value' (the line is not shown: it may hold a secret)",
+      );
     }
     if (current === undefined) {
       throw bad("a key comes before any section such as [default]");
