@@ -13,6 +13,7 @@ import { makeCliEnv, runCli } from "./fixtures/cli/helpers.ts";
 import { IS_ROOT } from "./_helpers/tools.ts";
 
 const WORKER = new URL("./_helpers/cache_worker.ts", import.meta.url).pathname;
+
 function entry(
   accessKey: string,
   lifetimeSeconds = 3600,
