@@ -36,11 +36,51 @@ function assertOneLine(stderr: string, ...needles: string[]): void {
 const CP = ["--format", "credential-process"];
 
 /** A local STS with the test's MFA device, where every role needs MFA. */
-function _mfaSts(): ReturnType<typeof startLocalSts> {
+function _mfaSts(latencyMs = 0): ReturnType<typeof startLocalSts> {
   return startLocalSts({
     mfaDevices: { [MFA_SERIAL]: MFA_SECRET },
     mfaRequiredRoles: ["*"],
+    latencyMs,
   });
+}
+
+/**
+ * Writes a TOML file with two role profiles, `dev` and `ops`, sharing one MFA
+ * device, `mfa_session_duration` and a counted MFA command.
+ *
+ * @returns The environment to run the CLI with and the counter file.
+ */
+async function _twoRoleProfiles(
+  dir: string,
+  env: Record<string, string>,
+  stsUrl: string,
+): Promise<{ env: Record<string, string>; counter: string }> {
+  const counter = `${dir}/mfa_runs`;
+  const shared = [
+    `endpoint_url = "${stsUrl}"`,
+    `serial_number = "${MFA_SERIAL}"`,
+    `mfa_session_duration = 43200`,
+    `mfa_command = ["${MFA_SCRIPT}", "${counter}", "${MFA_SECRET}"]`,
+    `allowed_commands = ["${MFA_SCRIPT}"]`,
+  ];
+  await Deno.writeTextFile(
+    `${dir}/config.toml`,
+    [
+      "[dev]",
+      `role_arn = "${ROLE_ARN}"`,
+      ...shared,
+      "[ops]",
+      `role_arn = "${OTHER_ROLE}"`,
+      ...shared,
+      "",
+    ].join("\n"),
+  );
+  return { env: { ...env, BRS_CONFIG_FILE: `${dir}/config.toml` }, counter };
+}
+
+/** How many times the counted MFA command ran. */
+async function _mfaRuns(counter: string): Promise<number> {
+  return (await Deno.readTextFile(counter)).trim().split("\n").length;
 }
 
 /** A warm `credentials` run without --allow-net: from the cache, no AWS SDK module loaded. */
@@ -220,27 +260,7 @@ Deno.test({
   fn: async () => {
     await using sts = await _mfaSts();
     await using cli = await makeCliEnv(sts.baseCredentials);
-    const counter = `${cli.dir}/mfa_runs`;
-    const shared = [
-      `endpoint_url = "${sts.url}"`,
-      `serial_number = "${MFA_SERIAL}"`,
-      `mfa_session_duration = 43200`,
-      `mfa_command = ["${MFA_SCRIPT}", "${counter}", "${MFA_SECRET}"]`,
-      `allowed_commands = ["${MFA_SCRIPT}"]`,
-    ];
-    await Deno.writeTextFile(
-      `${cli.dir}/config.toml`,
-      [
-        "[dev]",
-        `role_arn = "${ROLE_ARN}"`,
-        ...shared,
-        "[ops]",
-        `role_arn = "${OTHER_ROLE}"`,
-        ...shared,
-        "",
-      ].join("\n"),
-    );
-    const env = { ...cli.env, BRS_CONFIG_FILE: `${cli.dir}/config.toml` };
+    const { env, counter } = await _twoRoleProfiles(cli.dir, cli.env, sts.url);
     const dev = await runCli(["credentials", "--profile", "dev", ...CP], env);
     assertEquals([dev.code, dev.stderr], [0, ""]);
     const ops = await runCli(["credentials", "--profile", "ops", ...CP], env);
@@ -250,8 +270,7 @@ Deno.test({
     );
     assertEquals(sts.calls.GetSessionToken, 1);
     assertEquals(sts.calls.AssumeRole, 2);
-    const runs = (await Deno.readTextFile(counter)).trim().split("\n");
-    assertEquals(runs.length, 1);
+    assertEquals(await _mfaRuns(counter), 1);
     // The MFA session and both roles are cached, 0600, without the code.
     const dir = `${cli.dir}/cache/brs`;
     const files = [...Deno.readDirSync(dir)].filter((e) =>
@@ -265,6 +284,29 @@ Deno.test({
     assertEquals(again.code, 0, again.stderr);
     assertStringIncludes(again.stdout, "assumed-role/brs-cli-other/brs-cli");
     assertEquals([sts.calls.GetSessionToken, sts.calls.AssumeRole], [1, 2]);
+  },
+});
+
+Deno.test({
+  name:
+    "4 processes for two role profiles started together make 1 GetSessionToken and run the MFA command once" +
+    (HAS_OATHTOOL ? "" : NEEDS_OATHTOOL),
+  ignore: !HAS_OATHTOOL,
+  fn: async () => {
+    await using sts = await _mfaSts(150);
+    await using cli = await makeCliEnv(sts.baseCredentials);
+    const { env, counter } = await _twoRoleProfiles(cli.dir, cli.env, sts.url);
+    const results = await Promise.all(
+      ["dev", "ops", "dev", "ops"].map((name) =>
+        runCli(["credentials", "--profile", name, ...CP], env)
+      ),
+    );
+    for (const r of results) assertEquals([r.code, r.stderr], [0, ""]);
+    const keys = new Set(results.map((r) => JSON.parse(r.stdout).AccessKeyId));
+    assertEquals(keys.size, 2);
+    assertEquals(sts.calls.GetSessionToken, 1);
+    assertEquals(sts.calls.AssumeRole, 2);
+    assertEquals(await _mfaRuns(counter), 1);
   },
 });
 
