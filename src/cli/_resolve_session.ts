@@ -468,8 +468,8 @@ export function _knownRegion(request: _Request): string | undefined {
 
 /**
  * What identifies the credentials (never the MFA code): role, session name,
- * duration, serial, external id, endpoint, region and the base identity (the
- * base access key id from the environment, else the source profile name).
+ * duration, serial, external id, endpoint, region, the base identity (see
+ * `_baseIdentity`) and the MFA session's duration when one is used.
  */
 export function _cacheMaterial(request: _Request): Record<string, unknown> {
   return {
@@ -740,14 +740,16 @@ export class _CredentialSource {
     // Every process the base-credential lookup starts (a credential_process)
     // carries the marker, so a brs started that way stops at once.
     if (_lookups++ === 0) Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
-    const r = this.#request;
     try {
       this.#session ??= await this.#createSession();
       // First, so that its errors reach the user as they are.
       await this.#mfaSession?.get();
       return await this.#session.refresh({ force: true });
     } catch (error) {
-      throw await _explainLoop(this.#request, _inProfileTerms(r, error));
+      throw await _explainLoop(
+        this.#request,
+        _inProfileTerms(this.#request, error),
+      );
     } finally {
       if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
