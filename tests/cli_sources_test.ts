@@ -227,6 +227,11 @@ Deno.test("bad web identity input ends in one typed line with exit code 2 and ne
       ["web_identity_token_file and mfa_serial, mfa_session_duration"],
     ],
   ];
+  cases.push([
+    "a directory as the token file",
+    () => Deno.writeTextFile(cli.env.AWS_CONFIG_FILE!, profile("", cli.dir)),
+    ["is a directory", "'web_identity_token_file' of profile 'irsa'"],
+  ]);
   if (!IS_ROOT) {
     cases.push([
       "an unreadable token file",
@@ -249,6 +254,24 @@ Deno.test("bad web identity input ends in one typed line with exit code 2 and ne
       assert(!r.stderr.includes(secret));
     });
   }
+  await t.step("an empty path in the TOML file", async () => {
+    const toml = `${cli.dir}/config.toml`;
+    await Deno.writeTextFile(
+      toml,
+      `[ci]\nrole_arn = "${ROLE_ARN}"\nweb_identity_token_file = ""\n`,
+    );
+    const r = await runCli(
+      ["credentials", "--profile", "ci", "--config", toml],
+      cli.env,
+    );
+    assertEquals(r.code, 2, r.stderr);
+    assertOneLine(
+      r.stderr,
+      "'web_identity_token_file' of profile 'ci'",
+      "line 3",
+      "empty",
+    );
+  });
   assertEquals(sts.calls.total, 0);
 });
 
