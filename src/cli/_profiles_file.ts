@@ -1,7 +1,7 @@
 /**
  * Profiles of the CLI: the TOML file (`--config`, `BRS_CONFIG_FILE`, or
- * `$XDG_CONFIG_HOME/brs/config.toml`) and the role profiles of
- * `~/.aws/config` (read with the AWS SDK's own ini loader, loaded lazily).
+ * `$XDG_CONFIG_HOME/brs/config.toml`) and the profiles of `~/.aws/config`
+ * (read by `_aws_ini.ts`, with line numbers, and no AWS SDK module).
  *
  * ```toml
  * [dev]
@@ -9,7 +9,12 @@
  * serial_number = "arn:aws:iam::123456789012:mfa/me"
  * mfa_command = ["ykman", "oath", "accounts", "code", "-s", "aws"]
  * duration_seconds = 3600
+ * mfa_session_duration = 43200   # one MFA code per 12 h for every role
  * region = "eu-west-1"
+ *
+ * [ci]
+ * role_arn = "arn:aws:iam::123456789012:role/ci"
+ * web_identity_token_file = "/run/secrets/token"  # AssumeRoleWithWebIdentity
  * ```
  *
  * @module
