@@ -7,7 +7,12 @@
  * @module
  */
 
-import type { _FetchResult } from "./_refresher.ts";
+import {
+  GetSessionTokenCommand,
+  type GetSessionTokenCommandOutput,
+} from "@aws-sdk/client-sts";
+import { _errorCode, type _FetchResult } from "./_refresher.ts";
+import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
 import { _describeValue } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 import { RefreshableSession } from "./refreshable_session.ts";
@@ -70,6 +75,65 @@ export function _validateMfaSession(
     );
   }
   return { ...(duration === undefined ? {} : { durationSeconds: duration }) };
+}
+
+/** Whether STS refused a call for its MFA code or device (a wrong, reused or expired code). */
+export function _isMfaRejection(error: unknown): boolean {
+  const code = _errorCode(error);
+  const message = error instanceof Error ? error.message : "";
+  return (code === "AccessDenied" || code === "AccessDeniedException") &&
+    /MultiFactorAuthentication/i.test(message);
+}
+
+/** The request of {@linkcode _getSessionToken}. */
+export interface _GetSessionTokenRequest {
+  /** The MFA device. */
+  serialNumber: string | undefined;
+  /** The MFA code, if any. */
+  tokenCode: string | undefined;
+  /** Lifetime; STS's default (43200 s) when left out. */
+  durationSeconds: number | undefined;
+}
+
+/**
+ * Calls GetSessionToken (the MFA session) and maps its reply.
+ *
+ * @param client An STS client signing with the base credentials.
+ * @param request Device, code and lifetime.
+ * @param signal Aborts the call.
+ * @param now Wall-clock time in milliseconds.
+ * @param warn Emits a warning (e.g. an Expiration beyond the request).
+ * @returns The session credentials and the reply's `Date` header.
+ */
+export async function _getSessionToken(
+  client: { send(command: never, options: never): Promise<unknown> },
+  request: _GetSessionTokenRequest,
+  signal: AbortSignal,
+  now: number,
+  warn: (code: string, message: string) => void,
+): Promise<_FetchResult> {
+  const { serialNumber, tokenCode, durationSeconds } = request;
+  const { reply, dateHeader } = await _sendWithDateHeader<
+    GetSessionTokenCommandOutput
+  >(
+    client,
+    new GetSessionTokenCommand({
+      ...(durationSeconds === undefined
+        ? {}
+        : { DurationSeconds: durationSeconds }),
+      SerialNumber: serialNumber,
+      ...(tokenCode === undefined ? {} : { TokenCode: tokenCode }),
+    }),
+    signal,
+  );
+  return _mapStsCredentials(
+    "GetSessionToken",
+    reply.Credentials,
+    dateHeader,
+    durationSeconds ?? 43_200,
+    now,
+    warn,
+  );
 }
 
 /** The MFA session: the engine around a `GetSessionToken` call. */

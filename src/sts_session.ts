@@ -10,8 +10,6 @@ import {
   AssumeRoleCommand,
   type AssumeRoleCommandInput,
   type AssumeRoleCommandOutput,
-  GetSessionTokenCommand,
-  type GetSessionTokenCommandOutput,
   STSClient,
 } from "@aws-sdk/client-sts";
 import {
@@ -19,7 +17,7 @@ import {
   _validateAssumeRoleConfig,
 } from "./_assume_role_config.ts";
 import { _redactSecrets } from "./_redact.ts";
-import { _errorCode, type _FetchResult } from "./_refresher.ts";
+import type { _FetchResult } from "./_refresher.ts";
 import { BRSRefreshError } from "./errors.ts";
 import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
 import {
@@ -39,7 +37,12 @@ import type {
   MfaSessionOptions,
   STSClientConfig,
 } from "./types.ts";
-import { _MfaSession, _validateMfaSession } from "./_mfa_session.ts";
+import {
+  _getSessionToken,
+  _isMfaRejection,
+  _MfaSession,
+  _validateMfaSession,
+} from "./_mfa_session.ts";
 import {
   _endpointName,
   _flatRequest,
@@ -133,13 +136,6 @@ const _STS_KEYS = [
   "mfaSession",
   "sharedCache",
 ];
-
-function _isMfaRejection(error: unknown): boolean {
-  const code = _errorCode(error);
-  const message = error instanceof Error ? error.message : "";
-  return (code === "AccessDenied" || code === "AccessDeniedException") &&
-    /MultiFactorAuthentication/i.test(message);
-}
 
 /**
  * An AWS session for STS AssumeRole whose temporary credentials refresh
@@ -476,27 +472,18 @@ export class STSRefreshableSession extends RefreshableSession {
   }
 
   /** GetSessionToken with the base credentials and an MFA code (the MFA session). */
-  async #getSessionToken(
+  #getSessionToken(
     tokenCode: string | undefined,
     signal: AbortSignal,
   ): Promise<_FetchResult> {
-    const duration = this.#mfaSessionOptions?.durationSeconds;
-    const { reply, dateHeader } = await _sendWithDateHeader<
-      GetSessionTokenCommandOutput
-    >(
+    return _getSessionToken(
       this.#client(),
-      new GetSessionTokenCommand({
-        ...(duration === undefined ? {} : { DurationSeconds: duration }),
-        SerialNumber: this.assumeRole.SerialNumber,
-        ...(tokenCode === undefined ? {} : { TokenCode: tokenCode }),
-      }),
+      {
+        serialNumber: this.assumeRole.SerialNumber,
+        tokenCode,
+        durationSeconds: this.#mfaSessionOptions?.durationSeconds,
+      },
       signal,
-    );
-    return _mapStsCredentials(
-      "GetSessionToken",
-      reply.Credentials,
-      dateHeader,
-      duration ?? 43_200,
       this.#wallClock(),
       (code, message) => this._warn(code, message),
     );

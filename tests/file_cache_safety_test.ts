@@ -10,17 +10,9 @@ import { secretFor } from "./_helpers/cache_worker.ts";
 import { withWatchdog } from "./_helpers/scan.ts";
 import { startLocalSts } from "../src/testing/mod.ts";
 import { makeCliEnv, runCli } from "./fixtures/cli/helpers.ts";
+import { IS_ROOT } from "./_helpers/tools.ts";
 
 const WORKER = new URL("./_helpers/cache_worker.ts", import.meta.url).pathname;
-/** Root ignores file modes; `Deno.uid()` would need --allow-sys=uid. */
-const IS_ROOT = (() => {
-  const probe = Deno.makeTempFileSync({ prefix: "brs_uid_probe_" });
-  try {
-    return Deno.statSync(probe).uid === 0;
-  } finally {
-    Deno.removeSync(probe);
-  }
-})();
 
 function entry(
   accessKey: string,

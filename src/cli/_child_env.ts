@@ -65,6 +65,7 @@ const _CREDENTIAL_KEYS = new Set([
   "external_id",
   "mfa_serial",
   "mfa_process",
+  "mfa_session_duration",
   "duration_seconds",
   "sso_session",
   "sso_start_url",

@@ -1,7 +1,7 @@
 /**
  * Profiles of the CLI: the TOML file (`--config`, `BRS_CONFIG_FILE`, or
- * `$XDG_CONFIG_HOME/brs/config.toml`) and the role profiles of
- * `~/.aws/config` (read with the AWS SDK's own ini loader, loaded lazily).
+ * `$XDG_CONFIG_HOME/brs/config.toml`) and the profiles of `~/.aws/config`
+ * (read by `_aws_ini.ts`, with line numbers, and no AWS SDK module).
  *
  * ```toml
  * [dev]
@@ -9,7 +9,12 @@
  * serial_number = "arn:aws:iam::123456789012:mfa/me"
  * mfa_command = ["ykman", "oath", "accounts", "code", "-s", "aws"]
  * duration_seconds = 3600
+ * mfa_session_duration = 43200   # one MFA code per 12 h for every role
  * region = "eu-west-1"
+ *
+ * [ci]
+ * role_arn = "arn:aws:iam::123456789012:role/ci"
+ * web_identity_token_file = "/run/secrets/token"  # AssumeRoleWithWebIdentity
  * ```
  *
  * @module
@@ -19,6 +24,7 @@ import { BRSConfigurationError } from "../errors.ts";
 import {
   _awsConfigPath,
   _awsCredentialsPath,
+  type _IniSection,
   _readAwsIni,
 } from "./_aws_ini.ts";
 
@@ -42,6 +48,8 @@ export interface _Profile {
   allowed_commands?: string[];
   /** `duration_seconds`. */
   duration_seconds?: number;
+  /** `mfa_session_duration`: keep an MFA session (GetSessionToken) of this many seconds and assume the role with it. */
+  mfa_session_duration?: number;
   /** `region`. */
   region?: string;
   /** `source_profile`: the AWS profile of the base credentials. */
@@ -56,7 +64,7 @@ export interface _Profile {
   mandatory_timeout?: number;
   /** `credential_source` (~/.aws/config): where the base credentials come from. */
   credential_source?: "Environment" | "Ec2InstanceMetadata" | "EcsContainer";
-  /** `web_identity_token_file` (~/.aws/config). */
+  /** `web_identity_token_file`: the role is assumed with AssumeRoleWithWebIdentity and the token in this file. */
   web_identity_token_file?: string;
   /** `credential_process` (~/.aws/config): not run by brs, but a profile that has it may be the one that started brs. */
   credential_process?: string;
@@ -80,6 +88,8 @@ export const _TOML_KEYS: Record<string, _Kind> = {
   mfa_command: "command",
   allowed_commands: "string[]",
   duration_seconds: "integer",
+  mfa_session_duration: "integer",
+  web_identity_token_file: "string",
   region: "string",
   source_profile: "string",
   endpoint_url: "string",
@@ -283,6 +293,7 @@ const _AWS_USED_KEYS = [
   "external_id",
   "mfa_serial",
   "mfa_process",
+  "mfa_session_duration",
   "region",
   "endpoint_url",
   "sts_regional_endpoints",
@@ -353,6 +364,25 @@ export const _CREDENTIAL_SOURCES = [
 
 export { _awsConfigPath };
 
+/** An integer key of an `~/.aws/config` profile; a non-integer names the file and line. */
+function _iniInteger(
+  section: _IniSection,
+  key: string,
+  file: string,
+): number | undefined {
+  const value = section.values[key];
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) {
+    throw _configError(
+      `Cannot use '${file}' line ${
+        section.lines[key]
+      }: profile '${section.name}' key '${key}' must be an integer: got '${value}'`,
+      `${section.name}.${key}`,
+    );
+  }
+  return Number(value);
+}
+
 /**
  * Reads the profiles of `~/.aws/config` (`AWS_CONFIG_FILE`) with the keys
  * brs uses, and marks the profiles of `~/.aws/credentials`
@@ -367,13 +397,6 @@ export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
   for (const section of config.values()) {
     if (!section.isProfile) continue;
     const v = section.values;
-    const duration = v.duration_seconds;
-    if (duration !== undefined && !/^\d+$/.test(duration)) {
-      throw _configError(
-        `Cannot use '${file}' line ${section.lines.duration_seconds}: profile '${section.name}' key 'duration_seconds' must be an integer: got '${duration}'`,
-        `${section.name}.duration_seconds`,
-      );
-    }
     const source = v.credential_source;
     profiles.set(section.name, {
       name: section.name,
@@ -388,7 +411,8 @@ export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
       web_identity_token_file: v.web_identity_token_file,
       credential_process: v.credential_process,
       external_id: v.external_id,
-      duration_seconds: duration === undefined ? undefined : Number(duration),
+      duration_seconds: _iniInteger(section, "duration_seconds", file),
+      mfa_session_duration: _iniInteger(section, "mfa_session_duration", file),
       region: v.region,
       endpoint_url: v.endpoint_url,
       sts_regional_endpoints: v.sts_regional_endpoints,

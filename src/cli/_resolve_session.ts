@@ -49,8 +49,12 @@ export interface _Request {
   sourceProfile?: string;
   /** `credential_source` of an ~/.aws/config role profile. */
   credentialSource?: "Environment" | "Ec2InstanceMetadata" | "EcsContainer";
-  /** `web_identity_token_file` of an ~/.aws/config role profile: the role is assumed with AssumeRoleWithWebIdentity. */
+  /** `web_identity_token_file` of the profile: the role is assumed with AssumeRoleWithWebIdentity and the token in this file (read again at every refresh). */
   webIdentityTokenFile?: string;
+  /** Where `webIdentityTokenFile` came from (profile, file and line), for messages. */
+  webIdentityTokenFileOrigin?: string;
+  /** `mfa_session_duration` of the profile: the role is assumed with an MFA session (GetSessionToken) of this many seconds, shared across processes. */
+  mfaSessionDuration?: number;
   /** Advisory window in seconds. */
   advisoryTimeout?: number;
   /** Mandatory window in seconds. */
@@ -354,6 +358,29 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
       { param: "--serial-number" },
     );
   }
+  const mfaSessionPick = _pick<number>(
+    undefined,
+    "mfa_session_duration",
+    profile,
+    "mfa_session_duration",
+  );
+  const mfaSessionDuration = _checkInt(
+    "MFA session duration",
+    mfaSessionPick,
+    900,
+    129_600,
+  );
+  if (mfaSessionDuration !== undefined && serialNumber === undefined) {
+    throw new BRSConfigurationError(
+      `Cannot keep an MFA session for ${mfaSessionPick.origin} as no MFA device is given: add mfa_serial (~/.aws/config), serial_number (TOML) or --serial-number, or remove mfa_session_duration`,
+      { param: "mfa_session_duration", code: "ConfigError" },
+    );
+  }
+  const webIdentityTokenFile = _checkWebIdentity(profile, {
+    serialNumber,
+    externalId,
+    mfaSessionDuration,
+  });
   const allowedCommands = profile?.allowed_commands ?? [];
   if (mfaCommand !== undefined) {
     // Checks the command (allowlist, no shell syntax) on every path, also
@@ -373,10 +400,58 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
     endpointUrl,
     sourceProfile: sourceProfile ?? profile?.source_profile,
     credentialSource: profile?.credential_source,
-    webIdentityTokenFile: profile?.web_identity_token_file,
+    webIdentityTokenFile,
+    webIdentityTokenFileOrigin: webIdentityTokenFile === undefined
+      ? undefined
+      : _origin("", profile, "web_identity_token_file"),
+    mfaSessionDuration,
     advisoryTimeout,
     mandatoryTimeout,
   };
+}
+
+/**
+ * The token file of a web identity profile, checked: a non-empty path, and
+ * none of the keys that AssumeRoleWithWebIdentity cannot take (it needs no
+ * base credentials, and the AWS CLI lets such a profile go without
+ * source_profile).
+ */
+function _checkWebIdentity(
+  profile: _Profile | undefined,
+  request: {
+    serialNumber?: string;
+    externalId?: string;
+    mfaSessionDuration?: number;
+  },
+): string | undefined {
+  const file = profile?.web_identity_token_file;
+  if (profile === undefined || file === undefined) return undefined;
+  const where = _origin("", profile, "web_identity_token_file");
+  if (file.trim() === "") {
+    throw new BRSConfigurationError(
+      `Cannot use ${where}: it must be the path of the web identity token file: got an empty string`,
+      { param: "web_identity_token_file", code: "ConfigError" },
+    );
+  }
+  const clash = [
+    profile.source_profile !== undefined && "source_profile",
+    profile.credential_source !== undefined && "credential_source",
+    request.serialNumber !== undefined &&
+    (profile.source === "aws" ? "mfa_serial" : "serial_number"),
+    request.externalId !== undefined && "external_id",
+    request.mfaSessionDuration !== undefined && "mfa_session_duration",
+  ].filter((key): key is string => typeof key === "string");
+  if (clash.length > 0) {
+    throw new BRSConfigurationError(
+      `Cannot use profile '${profile.name}' of '${profile.file}' as it has web_identity_token_file and ${
+        clash.join(", ")
+      }: AssumeRoleWithWebIdentity takes no base credentials, MFA or external id; remove ${
+        clash.length === 1 ? "it" : "them"
+      } or web_identity_token_file`,
+      { param: "web_identity_token_file", code: "ConfigError" },
+    );
+  }
+  return file;
 }
 
 /** The region for STS: the request's, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1. */
@@ -393,20 +468,10 @@ export function _knownRegion(request: _Request): string | undefined {
 
 /**
  * What identifies the credentials (never the MFA code): role, session name,
- * duration, serial, external id, endpoint, region and the base identity (the
- * base access key id from the environment, else the source profile name).
+ * duration, serial, external id, endpoint, region, the base identity (see
+ * `_baseIdentity`) and the MFA session's duration when one is used.
  */
 export function _cacheMaterial(request: _Request): Record<string, unknown> {
-  const envKey = Deno.env.get("AWS_ACCESS_KEY_ID");
-  const base = request.sourceProfile !== undefined
-    ? `profile:${request.sourceProfile}`
-    : request.credentialSource !== undefined
-    ? `source:${request.credentialSource}`
-    : request.webIdentityTokenFile !== undefined
-    ? `web-identity:${request.webIdentityTokenFile}`
-    : envKey
-    ? `key:${envKey}`
-    : "profile:default";
   return {
     v: 1,
     role: request.roleArn,
@@ -416,8 +481,42 @@ export function _cacheMaterial(request: _Request): Record<string, unknown> {
     externalId: request.externalId,
     endpoint: request.endpointUrl,
     region: _stsRegion(request),
-    base,
+    base: _baseIdentity(request),
+    mfaSession: request.mfaSessionDuration,
   };
+}
+
+/**
+ * What identifies an MFA session (never the code): the device, its
+ * lifetime, the endpoint, the region and the base identity, so role profiles
+ * sharing them share one MFA session.
+ */
+export function _mfaSessionMaterial(
+  request: _Request,
+): Record<string, unknown> {
+  return {
+    v: 1,
+    kind: "mfa-session",
+    serial: request.serialNumber,
+    duration: request.mfaSessionDuration,
+    endpoint: request.endpointUrl,
+    region: _stsRegion(request),
+    base: _baseIdentity(request),
+  };
+}
+
+/** The base identity of a request: source profile, credential source, token file or base access key id. */
+function _baseIdentity(request: _Request): string {
+  const envKey = Deno.env.get("AWS_ACCESS_KEY_ID");
+  return request.sourceProfile !== undefined
+    ? `profile:${request.sourceProfile}`
+    : request.credentialSource !== undefined
+    ? `source:${request.credentialSource}`
+    : request.webIdentityTokenFile !== undefined
+    ? `web-identity:${request.webIdentityTokenFile}`
+    : envKey
+    ? `key:${envKey}`
+    : "profile:default";
 }
 
 /**
@@ -455,21 +554,58 @@ async function _credentialSourceProvider(
 }
 
 async function _webIdentitySession(r: _Request): Promise<_SessionLike> {
-  const [{ fromTokenFile }, { CustomRefreshableSession }] = await Promise.all([
-    import("@aws-sdk/credential-providers"),
-    import("../custom_session.ts"),
-  ]);
-  const provider = fromTokenFile({
+  const { WebIdentityRefreshableSession } = await import(
+    "../web_identity_session.ts"
+  );
+  return new WebIdentityRefreshableSession({
+    assumeRoleWithWebIdentity: {
+      RoleArn: r.roleArn,
+      RoleSessionName: r.roleSessionName,
+      ...(r.durationSeconds === undefined
+        ? {}
+        : { DurationSeconds: r.durationSeconds }),
+    },
     webIdentityTokenFile: r.webIdentityTokenFile,
-    roleArn: r.roleArn,
-    roleSessionName: r.roleSessionName,
-    durationSeconds: r.durationSeconds,
-    clientConfig: {
+    stsClientConfig: {
       region: _stsRegion(r),
       ...(r.endpointUrl !== undefined ? { endpoint: r.endpointUrl } : {}),
     },
+    deferRefresh: true,
+    ...(r.advisoryTimeout === undefined
+      ? {}
+      : { advisoryTimeout: r.advisoryTimeout }),
+    ...(r.mandatoryTimeout === undefined
+      ? {}
+      : { mandatoryTimeout: r.mandatoryTimeout }),
+    ...(r.region === undefined ? {} : { region: r.region }),
   });
-  return new CustomRefreshableSession({ provider: () => provider() });
+}
+
+/**
+ * A token-file error of the web identity session names the library option;
+ * the user wrote `web_identity_token_file` in a profile: name that.
+ */
+function _inProfileTerms(request: _Request, error: unknown): unknown {
+  const origin = request.webIdentityTokenFileOrigin;
+  let current: unknown = error;
+  for (let i = 0; i < 4 && current instanceof Error; i++) {
+    if (
+      current instanceof BRSConfigurationError &&
+      current.param === "webIdentityTokenFile" && origin !== undefined
+    ) {
+      return new BRSConfigurationError(
+        current.message.replace("'webIdentityTokenFile'", origin),
+        {
+          code: current.code,
+          param: "web_identity_token_file",
+          details: current.details,
+          cause: current,
+        },
+      );
+    }
+    current = current.cause;
+  }
+  return error;
 }
 
 /**
@@ -543,6 +679,8 @@ export class _CredentialSource {
   readonly #cache: FileCache | undefined;
   readonly #debug: boolean;
   #session: _SessionLike | undefined;
+  /** The MFA session, with `mfa_session_duration`. */
+  #mfaSession: { get(): Promise<unknown> } | undefined;
   #key: string | undefined;
 
   /** Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}. */
@@ -604,9 +742,14 @@ export class _CredentialSource {
     if (_lookups++ === 0) Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
     try {
       this.#session ??= await this.#createSession();
+      // First, so that its errors reach the user as they are.
+      await this.#mfaSession?.get();
       return await this.#session.refresh({ force: true });
     } catch (error) {
-      throw await _explainLoop(this.#request, error);
+      throw await _explainLoop(
+        this.#request,
+        _inProfileTerms(this.#request, error),
+      );
     } finally {
       if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
@@ -634,9 +777,8 @@ export class _CredentialSource {
     if (r.durationSeconds !== undefined) {
       assumeRole.DurationSeconds = r.durationSeconds;
     }
-    if (r.serialNumber !== undefined) assumeRole.SerialNumber = r.serialNumber;
     if (r.externalId !== undefined) assumeRole.ExternalId = r.externalId;
-    const stsClientConfig: Record<string, unknown> = { region: _stsRegion(r) };
+    let stsClientConfig: Record<string, unknown> = { region: _stsRegion(r) };
     if (r.endpointUrl !== undefined) stsClientConfig.endpoint = r.endpointUrl;
     if (r.sourceProfile !== undefined) {
       stsClientConfig.profile = r.sourceProfile;
@@ -646,15 +788,31 @@ export class _CredentialSource {
         r.credentialSource,
       );
     }
+    if (r.mfaSessionDuration !== undefined && r.serialNumber !== undefined) {
+      // The base credentials become the MFA session; the role is assumed
+      // with them and no code (STS carries the MFA context).
+      const mfa = await this.#createMfaSession(r, r.serialNumber, {
+        ...stsClientConfig,
+      });
+      this.#mfaSession = mfa;
+      stsClientConfig = {
+        region: stsClientConfig.region,
+        ...(r.endpointUrl !== undefined ? { endpoint: r.endpointUrl } : {}),
+        credentials: mfa.provider,
+      };
+    } else if (r.serialNumber !== undefined) {
+      assumeRole.SerialNumber = r.serialNumber;
+    }
     const options: Record<string, unknown> = {
       assumeRole,
       stsClientConfig,
       deferRefresh: true,
     };
-    if (r.mfaCommand !== undefined) {
+    // With an MFA session, AssumeRole takes no code.
+    if (assumeRole.SerialNumber !== undefined && r.mfaCommand !== undefined) {
       options.mfaTokenProvider = r.mfaCommand;
       options.mfaTokenProviderOptions = { allowedCommands: r.allowedCommands };
-    } else if (r.serialNumber !== undefined) {
+    } else if (assumeRole.SerialNumber !== undefined) {
       options.mfaTokenProvider = _promptMfaCode;
     }
     if (r.advisoryTimeout !== undefined) {
@@ -669,6 +827,24 @@ export class _CredentialSource {
         typeof STSRefreshableSession
       >[0],
     );
+  }
+
+  async #createMfaSession(
+    r: _Request,
+    serialNumber: string,
+    clientConfig: Record<string, unknown>,
+  ): Promise<import("./_mfa_session_source.ts")._MfaSessionSource> {
+    const { _MfaSessionSource } = await import("./_mfa_session_source.ts");
+    return new _MfaSessionSource({
+      serialNumber,
+      durationSeconds: r.mfaSessionDuration ?? 43_200,
+      mfaCommand: r.mfaCommand,
+      allowedCommands: r.allowedCommands,
+      clientConfig,
+      cache: this.#cache,
+      key: await FileCache.keyOf(_mfaSessionMaterial(r)),
+      advisorySeconds: r.advisoryTimeout ?? 900,
+    });
   }
 
   /** Calls STS GetCallerIdentity with the assumed-role credentials. */

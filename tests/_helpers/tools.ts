@@ -28,3 +28,16 @@ export const HAS_OATHTOOL: boolean = await onPath("oathtool");
 /** What to add to a test's name when it is ignored for want of `oathtool`. */
 export const NEEDS_OATHTOOL =
   " (ignored: needs oathtool; apt-get install -y oathtool)";
+
+/**
+ * Whether tests run as root, which ignores file modes: the owner of a new
+ * temporary file (`Deno.uid()` would need `--allow-sys=uid`).
+ */
+export const IS_ROOT: boolean = (() => {
+  const probe = Deno.makeTempFileSync({ prefix: "brs_uid_probe_" });
+  try {
+    return Deno.statSync(probe).uid === 0;
+  } finally {
+    Deno.removeSync(probe);
+  }
+})();
