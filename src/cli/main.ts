@@ -98,11 +98,13 @@ export async function main(args: string[]): Promise<number> {
         await _out(`brs ${denoJson.version}\n`);
         return EXIT_OK;
       }
-      if (
-        args.length === 0 || args.includes("--help") || args.includes("-h")
-      ) {
+      if (args.length === 0) {
+        await _err(_HELP); // a usage error: help on stderr, exit code 2
+        return EXIT_USAGE;
+      }
+      if (args.includes("--help") || args.includes("-h")) {
         await _out(_HELP);
-        return args.length === 0 ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
       }
       await _err(
         `brs: error: No command given: use one of ${
