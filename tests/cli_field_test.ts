@@ -453,6 +453,8 @@ Deno.test("first contact: without permission flags, one line gives the whole com
     r.stderr,
     "deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys",
     `${CLI_PATH} whoami --profile dev`,
+    // every flag of the suggested command is named, with why
+    "(and --allow-net --allow-run once STS is called or a command runs)",
   );
   const help = await runCli(["whoami", "--help"], cli.env, []);
   assertEquals(help.code, 0, help.stderr);
