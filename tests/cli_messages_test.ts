@@ -156,6 +156,7 @@ Deno.test("an MFA command whose codes STS rejects: one line for the wait of the 
   assertStringIncludes(lines[1]!, "run the command again with a new code");
   assertStringIncludes(lines[1]!, "mfa_process");
   assert(!r.stderr.includes("refresh("), r.stderr);
+  assert(!r.stderr.includes("000000"), "the MFA code is never printed");
 });
 
 Deno.test("clear --role-arn and clear --profile remove every entry of the role or profile", async () => {
