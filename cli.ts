@@ -43,8 +43,8 @@
  * @module
  */
 
-import { main } from "./src/cli/main.ts";
+import { main, type MainOptions } from "./src/cli/main.ts";
 
-export { main };
+export { main, type MainOptions };
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

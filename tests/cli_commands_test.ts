@@ -238,11 +238,11 @@ Deno.test("brs whoami, credentials (json, env, credential-process), profiles and
       assertEquals(list.code, 0, list.stderr);
       assertMatch(
         list.stdout,
-        /^dev +arn:aws:iam::123456789012:role\/brs-cli-test +toml/m,
+        /^dev +arn:aws:iam::123456789012:role\/brs-cli-test +default chain +\S+\/profiles\.toml$/m,
       );
       assertMatch(
         list.stdout,
-        /^awsrole +arn:aws:iam::123456789012:role\/from-aws-config +aws-config/m,
+        /^awsrole +arn:aws:iam::123456789012:role\/from-aws-config +source_profile base +\S+\/aws_config$/m,
       );
       assert(
         !/^base /m.test(list.stdout),

@@ -76,7 +76,10 @@ Deno.test("brs replaces a corrupt cache file and breaks a stale lock", async (t)
   const first = await runCli(args, cli.env);
   assertEquals(first.code, 0, first.stderr);
   const dir = `${cli.env.XDG_CACHE_HOME}/brs`;
-  const files = [...Deno.readDirSync(dir)].map((e) => e.name);
+  // the entry (its .label next to it names the role and profile)
+  const files = [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) =>
+    n.endsWith(".json")
+  );
   assertEquals(files.length, 1);
   const cacheFile = `${dir}/${files[0]}`;
   const lockFile = cacheFile.replace(/\.json$/, ".lock");

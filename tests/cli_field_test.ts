@@ -334,8 +334,9 @@ Deno.test("credential_source = Environment and mfa_process of ~/.aws/config are 
 async function underTerminal(
   args: string[],
   env: Record<string, string>,
-  answer: string,
+  answer: string | string[],
 ): Promise<{ code: number; output: string }> {
+  const answers = typeof answer === "string" ? [answer] : [...answer];
   const command = [
     Deno.execPath(),
     "run",
@@ -358,14 +359,14 @@ async function underTerminal(
   let output = "";
   const decoder = new TextDecoder();
   const reader = child.stdout.getReader();
-  let answered = false;
+  let answered = 0;
   while (true) {
     const { value, done } = await reader.read();
     if (done) break;
     output += decoder.decode(value);
-    if (!answered && output.includes("MFA code for")) {
-      answered = true;
-      await writer.write(new TextEncoder().encode(answer));
+    const prompts = output.split("MFA code for").length - 1;
+    if (answered < prompts && answered < answers.length) {
+      await writer.write(new TextEncoder().encode(answers[answered++]));
     }
   }
   await writer.close().catch(() => {});
@@ -406,10 +407,28 @@ Deno.test({
       "\x03",
     );
     assertEquals(interrupted.code, 130, interrupted.output);
+    assertStringIncludes(interrupted.output, "brs: interrupted");
+    assert(!interrupted.output.includes("Cannot refresh"), interrupted.output);
     const left = [...Deno.readDirSync(`${cli.dir}/cache/brs`)].filter((e) =>
       e.name.endsWith(".lock")
     );
     assertEquals(left, []);
+    // a rejected code: the second prompt says so, the error gives CLI advice
+    const wrong = ["000000", "111111"].filter((c) => c !== totp(MFA_SECRET));
+    const rejected = await underTerminal(
+      [...args, "--role-session-name", "third"],
+      cli.env,
+      // the same code twice is refused at the prompt at once
+      [`${wrong[0]}\n`, `${wrong[0]}\n`, `${wrong[1]}\n`],
+    );
+    assertEquals(rejected.code, 1, rejected.output);
+    assertStringIncludes(rejected.output, "STS rejected that code");
+    assertStringIncludes(rejected.output, "That code was already used");
+    assertStringIncludes(
+      rejected.output,
+      "run the command again with a new code",
+    );
+    assert(!rejected.output.includes("refresh("), rejected.output);
   },
 });
 
@@ -438,6 +457,8 @@ Deno.test("first contact: without permission flags, one line gives the whole com
     r.stderr,
     "deno run --allow-net --allow-env --allow-read --allow-write --allow-run --allow-sys",
     `${CLI_PATH} whoami --profile dev`,
+    // every flag of the suggested command is named, with why
+    "(and --allow-net --allow-run once STS is called or a command runs)",
   );
   const help = await runCli(["whoami", "--help"], cli.env, []);
   assertEquals(help.code, 0, help.stderr);
@@ -475,20 +496,21 @@ Deno.test("CLI conventions: -h everywhere, help TOPIC, did you mean, --format js
   const other = [...role, "--role-session-name", "second"];
   await runCli(["credentials", ...other], cli.env);
   assertEquals(sts.calls.AssumeRole, 2);
+  // every entry of the role, whatever the session name
   const one = await runCli(["clear", ...other], cli.env);
   assertEquals(
     one.stdout,
-    `Removed 1 cached credential from ${cli.dir}/cache/brs\n`,
+    `Removed 2 cached credentials from ${cli.dir}/cache/brs\n`,
   );
-  await runCli(["credentials", ...role], cli.env); // still cached
-  assertEquals(sts.calls.AssumeRole, 2);
+  await runCli(["credentials", ...role], cli.env);
+  assertEquals(sts.calls.AssumeRole, 3);
   const all = await runCli(["clear"], cli.env);
   assertEquals(
     all.stdout,
     `Removed 1 cached credential from ${cli.dir}/cache/brs\n`,
   );
   await runCli(["credentials", ...role], cli.env);
-  assertEquals(sts.calls.AssumeRole, 3);
+  assertEquals(sts.calls.AssumeRole, 4);
 });
 
 Deno.test("credential_source = EcsContainer takes the base credentials from the container endpoint", async () => {

@@ -223,9 +223,10 @@ Deno.test("CLI main() ends every argument list in exit 0, 1 or 2 with one clean 
           `stack trace for ${JSON.stringify(args)}:\n${run.stderr}`,
         );
         if (run.code !== 0) {
-          // An error line on stderr, or (no arguments at all) the usage text.
+          // An error line on stderr, or (no arguments at all) the usage text
+          // there.
           assert(
-            run.stderr.startsWith("brs: ") || run.stdout.includes("Usage:"),
+            run.stderr.startsWith("brs: ") || run.stderr.includes("Usage:"),
             `no clean error for ${JSON.stringify(args)}: ${run.stderr}`,
           );
         }

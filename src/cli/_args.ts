@@ -422,8 +422,11 @@ export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
   --duration-seconds N      credential lifetime, 900-43200
   --serial-number SERIAL    MFA device serial or ARN (without an MFA command:
                             asks for the code on the terminal)
-  --mfa-command "CMD ARGS"  prints the MFA code; split on spaces, no shell; must be
-                            allowlisted (ykman, oathtool, op, ... or allowed_commands)
+  --mfa-command "CMD ARGS"  prints the MFA code; split as a shell splits words
+                            ('...', "..." and \\ work) but run without a shell:
+                            no pipes, redirections or $VARS; must be allowlisted
+                            (ykman, oathtool, op, ..., allowed_commands or
+                            $BRS_ALLOWED_COMMANDS)
   --external-id ID          external id of the role's trust policy
   --region REGION           region of STS and of children (default: AWS_REGION, us-east-1)
   --endpoint-url URL        STS endpoint, http(s) only

@@ -21,7 +21,7 @@ export interface _IniSection {
   isProfile: boolean;
   /** The line of the header. */
   line: number;
-  /** Top-level `key = value` pairs (nested values are skipped). */
+  /** Top-level `key = value` pairs; nested values are skipped, except in non-profile sections, where they are `parent.key` (`sts.endpoint_url` of `[services x]`). */
   values: Record<string, string>;
   /** The line of each key. */
   lines: Record<string, number>;
@@ -45,6 +45,7 @@ export function _parseAwsIni(
   const sections = new Map<string, _IniSection>();
   let current: _IniSection | undefined;
   let lastKeyNested = false;
+  let nestedKey = "";
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const raw = lines[i]!;
@@ -80,7 +81,19 @@ export function _parseAwsIni(
       lastKeyNested = false;
       continue;
     }
-    if (/^\s/.test(raw) && current !== undefined && lastKeyNested) continue;
+    if (/^\s/.test(raw) && current !== undefined && lastKeyNested) {
+      // kept only in [services x] sections, as 'sts.endpoint_url'
+      const sub = current.isProfile
+        ? null
+        : raw.match(/^\s*([^=\s]+)\s*=\s*(.*?)\s*$/);
+      if (sub) {
+        current.values[`${nestedKey}.${sub[1]}`] = sub[2]!.replace(
+          /\s+[#;].*$/,
+          "",
+        );
+      }
+      continue;
+    }
     // As the AWS CLI and boto3 (Python's configparser): `key = value` or
     // `key: value`, split at the first `=` or `:`.
     const pair = raw.match(/^\s*([^=:\s][^=:]*?)\s*[=:]\s*(.*?)\s*$/);
@@ -95,6 +108,7 @@ export function _parseAwsIni(
     }
     const [, key, value] = pair as unknown as [string, string, string];
     lastKeyNested = value === "";
+    nestedKey = key;
     if (value === "") continue;
     current.values[key] = value.replace(/\s+[#;].*$/, "");
     current.lines[key] ??= lineNo;

@@ -114,14 +114,124 @@ function _describe(error: unknown): string {
   return _oneLine(String(error));
 }
 
+/** The SDK's advice for its own API users, meaningless on a command line. */
+const _SDK_JARGON =
+  /\s*Deserialization error: to see the raw response, inspect the hidden field \{error\}\.\$response on this object\.?/g;
+
+function _sdkText(error: Error): string {
+  return _oneLine(error.message.replace(_SDK_JARGON, ""))
+    .replace(/^@aws-sdk\s+/, "").replace(/\.$/, "");
+}
+
 /**
- * The message for stderr: `brs: error: ...` in one line; with `debug`, one
- * more line per cause. Never a stack trace.
+ * The first error of the chain that comes from the AWS SDK (or the network
+ * under it): not a brs error and not a Deno one.
+ */
+function _sdkError(error: unknown): Error | undefined {
+  for (const item of _causes(error)) {
+    if (item instanceof BRSError) continue;
+    if (!(item instanceof Error)) return undefined;
+    if (Object.values(Deno.errors).some((kind) => item instanceof kind)) {
+      return undefined;
+    }
+    return item;
+  }
+  return undefined;
+}
+
+/** What to do about an STS or network failure, by the SDK error's name. */
+function _sdkAdvice(name: string): string {
+  if (/Throttl|ServiceUnavailable|Internal|RequestLimit/.test(name)) {
+    return "STS is busy or failing: run again in a moment";
+  }
+  if (/AccessDenied|NotAuthorized/.test(name)) {
+    return "check the role ARN and that its trust policy allows the base identity (--debug shows the cause chain)";
+  }
+  if (
+    /ExpiredToken|InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient/
+      .test(name)
+  ) {
+    return "the base credentials are expired or wrong: renew them (source_profile, AWS_ACCESS_KEY_ID, [default] of ~/.aws/credentials)";
+  }
+  return "run again with --debug for the cause chain";
+}
+
+/**
+ * The CLI's own words for the errors whose library message speaks to API
+ * users (`refresh({ force: true })`, `string[]`, SDK internals); `undefined`
+ * keeps the error's message.
+ */
+function _cliHead(error: unknown): string | undefined {
+  const chain = _causes(error);
+  const brs = chain.filter((e): e is BRSError => e instanceof BRSError);
+  const rejected = brs.find((e) => e.code === "MfaRejected");
+  if (rejected) {
+    const serial = rejected.message.match(/for '([^']+)'/)?.[1] ?? "";
+    return `STS rejected the MFA code for '${serial}'${
+      / twice/.test(rejected.message) ? " twice" : ""
+    }: run the command again with a new code; if it fails again, check the device's serial number and clock, or the command of --mfa-command, mfa_command or mfa_process`;
+  }
+  const shell = brs.find((e) =>
+    e.param === "mfaTokenProvider" &&
+    typeof (e.details as { operator?: unknown } | undefined)?.operator ===
+      "string"
+  );
+  if (shell) {
+    const what = shell.message.match(/ contains (.+?), which /)?.[1] ??
+      (shell.details as { operator: string }).operator;
+    return `Cannot use the MFA command as it contains ${what}: pipes, redirections and other shell operators are not supported (it runs without a shell); put the pipeline in a script and allow the script with allowed_commands (TOML) or BRS_ALLOWED_COMMANDS`;
+  }
+  const notAllowed = brs.find((e) =>
+    e.param === "mfaTokenProvider" && /\.allowedCommands /.test(e.message)
+  );
+  if (notAllowed) {
+    return notAllowed.message.replace(
+      /: add '(.*)' to mfaTokenProviderOptions\.allowedCommands .*$/,
+      ": if you trust it, add '$1' to allowed_commands of the TOML profile or to BRS_ALLOWED_COMMANDS (names or absolute paths, separated by ':')",
+    );
+  }
+  if (brs.some((e) => e instanceof BRSConfigurationError)) return undefined;
+  const sdk = _sdkError(error);
+  if (sdk === undefined || sdk.name === "CredentialsProviderError") {
+    return undefined;
+  }
+  const text = _sdkText(sdk);
+  const code = (sdk as { code?: unknown }).code;
+  if (
+    /Deserialization error|parse error|\$response|Unexpected token/.test(
+      sdk.message,
+    )
+  ) {
+    return `Cannot get credentials as STS answered with a reply that is not STS XML (${text}): check that the endpoint (--endpoint-url, endpoint_url) is an STS endpoint, then run again`;
+  }
+  if (
+    sdk.name === "TimeoutError" ||
+    /^E(CONNREFUSED|CONNRESET|NOTFOUND|TIMEDOUT|HOSTUNREACH|AI_AGAIN)$/.test(
+      String(code),
+    ) || /socket hang up|ECONNREFUSED|getaddrinfo/.test(sdk.message)
+  ) {
+    return `Cannot get credentials as STS could not be reached (${text}): check the network, a proxy or the endpoint (--endpoint-url, endpoint_url), then run again`;
+  }
+  const name = sdk.name && sdk.name !== "Error" ? `${sdk.name}: ` : "";
+  const what = name ? "STS refused the call with" : "the AWS SDK failed:";
+  return `Cannot get credentials as ${what} ${name}${text}; ${
+    _sdkAdvice(sdk.name)
+  }`;
+}
+
+/**
+ * The message for stderr: `brs: error: ...` in one line (`brs: interrupted`
+ * after Ctrl-C); with `debug`, one more line per cause. Never a stack trace.
  */
 export function _formatError(error: unknown, debug: boolean): string {
   const permission = _permissionError(error);
+  const cli = permission ? undefined : _cliHead(error);
   let head: string;
-  if (permission) {
+  if (_exitCodeFor(error) === EXIT_INTERRUPTED) {
+    head = "";
+  } else if (cli !== undefined) {
+    head = cli;
+  } else if (permission) {
     const flag = permission.message.match(/--allow-[\w-]+/)?.[0];
     head = `Missing Deno permission: ${_oneLine(permission.message)}` +
       (flag && !permission.message.includes("run again")
@@ -137,6 +247,8 @@ export function _formatError(error: unknown, debug: boolean): string {
     head = _oneLine(String(error));
   }
   if (
+    cli === undefined &&
+    !(error instanceof BRSError && error.code === "CredentialLoop") &&
     _causes(error).some((e) =>
       e instanceof Error && e.name === "CredentialsProviderError"
     )
@@ -144,7 +256,7 @@ export function _formatError(error: unknown, debug: boolean): string {
     head +=
       "; the base credentials come from source_profile or credential_source of the brs profile, else the AWS SDK's default chain (AWS_PROFILE selects the brs profile, not the base): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, put keys in [default] of ~/.aws/credentials, or add source_profile";
   }
-  const lines = [`brs: error: ${head}`];
+  const lines = [head === "" ? "brs: interrupted" : `brs: error: ${head}`];
   if (debug) {
     const chain = _causes(error);
     lines.push(`brs: debug: ${_describe(chain[0])}`);

@@ -103,9 +103,14 @@ export function _checkPermissions(command: string, args: string[]): void {
   if (missing.length === 0) return;
   const main = new URL(Deno.mainModule);
   const script = main.protocol === "file:" ? main.pathname : main.href;
+  const flags = _recommendedFlags();
+  // the command grants more than what is missing now: say why
+  const later = flags.filter((f) =>
+    !missing.some((m) => m.split("=")[0] === f.split("=")[0])
+  );
   const line = [
     "deno run",
-    ..._recommendedFlags(),
+    ...flags,
     script,
     command,
     ...args.map((a) =>
@@ -115,7 +120,11 @@ export function _checkPermissions(command: string, args: string[]): void {
   throw new BRSConfigurationError(
     `Missing Deno permission${missing.length > 1 ? "s" : ""} ${
       missing.join(" ")
-    } for 'brs ${command}': run ${line}${
+    } for 'brs ${command}'${
+      later.length > 0
+        ? ` (and ${later.join(" ")} once STS is called or a command runs)`
+        : ""
+    }: run ${line}${
       _granted({ name: "env", variable: "NODE_EXTRA_CA_CERTS" })
         ? ""
         : " (with --allow-sys instead if NODE_EXTRA_CA_CERTS is set)"

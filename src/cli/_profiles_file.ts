@@ -414,7 +414,10 @@ export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
       duration_seconds: _iniInteger(section, "duration_seconds", file),
       mfa_session_duration: _iniInteger(section, "mfa_session_duration", file),
       region: v.region,
-      endpoint_url: v.endpoint_url,
+      // as the AWS CLI: `services` + `[services x]` `sts = endpoint_url = ...` wins
+      endpoint_url: (v.services !== undefined
+        ? config.get(`[services ${v.services}]`)?.values["sts.endpoint_url"]
+        : undefined) ?? v.endpoint_url,
       sts_regional_endpoints: v.sts_regional_endpoints,
       has_keys: credentials.get(section.name)?.values.aws_access_key_id !==
           undefined || v.aws_access_key_id !== undefined,

@@ -14,6 +14,9 @@ import type { Identity, TemporaryCredentials } from "../types.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
 import { _promptMfaCode } from "./_tty_prompt.ts";
+import { _allowedCommands } from "./_allowed_commands.ts";
+import { _mfaCommandProvider } from "./_mfa_command.ts";
+import { _writeCacheLabel } from "./_cache_labels.ts";
 import {
   _awsConfigPath,
   _configLocation,
@@ -381,7 +384,7 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
     externalId,
     mfaSessionDuration,
   });
-  const allowedCommands = profile?.allowed_commands ?? [];
+  const allowedCommands = _allowedCommands(profile?.allowed_commands);
   if (mfaCommand !== undefined) {
     // Checks the command (allowlist, no shell syntax) on every path, also
     // when the cache is warm and the command will not run.
@@ -534,7 +537,7 @@ export function _checkNotNested(): void {
   const pid = Deno.env.get(_LOOKUP_MARKER);
   if (pid === undefined) return;
   throw new BRSConfigurationError(
-    `Cannot get credentials as brs was started by the base-credential lookup of another brs (pid ${pid}): a credential_process loop; give brs its base credentials another way (source_profile or credential_source in its profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or keys in [default]) than a profile whose credential_process runs brs`,
+    `Cannot get credentials inside the base-credential lookup of another brs (pid ${pid}), a credential_process loop: give brs base credentials that do not run brs (source_profile, credential_source, AWS_ACCESS_KEY_ID or [default] keys)`,
     { code: "CredentialLoop", param: _LOOKUP_MARKER },
   );
 }
@@ -628,9 +631,7 @@ async function _explainLoop(
   const profile = (await _loadAwsProfiles().catch(() => undefined))?.get(name);
   if (profile?.credential_process === undefined) return error;
   return new BRSConfigurationError(
-    `Cannot get the base credentials as profile '${name}' of '${profile.file}' runs a credential_process ('${
-      profile.credential_process.slice(0, 80)
-    }') that failed; if it runs brs, this is a credential_process loop: give brs its base credentials another way (source_profile or credential_source in its profile, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or keys in [default] of ~/.aws/credentials)`,
+    `Cannot get base credentials as the credential_process of profile '${name}' (${profile.file}) failed, a credential_process loop if it runs brs: give brs base credentials that do not run brs (source_profile, credential_source or keys)`,
     { code: "CredentialLoop", param: name, cause: error },
   );
 }
@@ -710,6 +711,12 @@ export class _CredentialSource {
         }),
         { advisorySeconds: this.#request.advisoryTimeout ?? 900 },
       );
+      if (result.source === "refresh") {
+        await _writeCacheLabel(this.#cache.directory, this.#key, {
+          role: this.#request.roleArn,
+          profile: this.#request.profileName,
+        });
+      }
       if (result.warning !== undefined) {
         await _err(`brs: warning: ${result.warning}`);
       }
@@ -810,8 +817,10 @@ export class _CredentialSource {
     };
     // With an MFA session, AssumeRole takes no code.
     if (assumeRole.SerialNumber !== undefined && r.mfaCommand !== undefined) {
-      options.mfaTokenProvider = r.mfaCommand;
-      options.mfaTokenProviderOptions = { allowedCommands: r.allowedCommands };
+      options.mfaTokenProvider = _mfaCommandProvider(
+        r.mfaCommand,
+        r.allowedCommands,
+      );
     } else if (assumeRole.SerialNumber !== undefined) {
       options.mfaTokenProvider = _promptMfaCode;
     }

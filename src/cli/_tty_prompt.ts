@@ -6,8 +6,9 @@
  * stderr is captured (a `credential_process` of the AWS CLI or an SDK)
  * cannot show a prompt: it gets the "no terminal" error, which names
  * `--mfa-command` and `mfa_process`. Ctrl-C ends the prompt with an
- * `Interrupted` error (exit code 130) so that the cache lock is released on
- * the way out.
+ * `Interrupted` error (exit code 130, `brs: interrupted`) so that the cache
+ * lock is released on the way out. A second prompt for the same device in one
+ * run follows a code STS rejected, and says so.
  *
  * @module
  */
@@ -17,6 +18,12 @@ import { _prompt } from "./_output.ts";
 
 /** The terminal device. */
 export const _TTY_PATH = "/dev/tty";
+
+/** The codes typed per serial in this process: a second prompt follows a rejected code. */
+const _typed = new Map<string, Set<string>>();
+
+/** How often a code already typed is refused at the prompt before giving up. */
+const _MAX_REPEATS = 3;
 
 /**
  * Asks for the MFA code of `serial` on the terminal and returns it.
@@ -54,16 +61,35 @@ export async function _promptMfaCode(serial: string): Promise<string> {
     );
   Deno.addSignalListener("SIGINT", onSignal);
   try {
-    await _prompt(`MFA code for ${serial}: `);
-    const line = await Promise.race([_readLine(tty), interrupted]);
-    const code = line.trim();
-    if (!/^\d{6}$/.test(code)) {
-      throw new BRSConfigurationError(
-        `Cannot use the MFA code typed for '${serial}' as it must be 6 digits: got ${code.length} characters`,
-        { param: "MFA code", code: "BadMfaCode" },
-      );
+    const typed = _typed.get(serial) ?? new Set<string>();
+    _typed.set(serial, typed);
+    // The library asks once more only after STS rejected the code.
+    let label = typed.size > 0
+      ? `STS rejected that code; wait for a new one. MFA code for ${serial}: `
+      : `MFA code for ${serial}: `;
+    for (let attempt = 1;; attempt++) {
+      await _prompt(label);
+      const line = await Promise.race([_readLine(tty), interrupted]);
+      const code = line.trim();
+      if (!/^\d{6}$/.test(code)) {
+        throw new BRSConfigurationError(
+          `Cannot use the MFA code typed for '${serial}' as it must be 6 digits: got ${code.length} characters`,
+          { param: "MFA code", code: "BadMfaCode" },
+        );
+      }
+      if (!typed.has(code)) {
+        typed.add(code);
+        return code;
+      }
+      if (attempt >= _MAX_REPEATS) {
+        throw new BRSConfigurationError(
+          `Cannot use the MFA code typed for '${serial}' as it was already used: run the command again when the device shows a new code`,
+          { param: "MFA code", code: "MfaCodeReused" },
+        );
+      }
+      label =
+        `That code was already used; wait for a new one. MFA code for ${serial}: `;
     }
-    return code;
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     try {

@@ -9,6 +9,7 @@ import { FileCache } from "../file_cache.ts";
 import { _parseClearArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
+import { _keysLabelled } from "./_cache_labels.ts";
 import {
   _cacheMaterial,
   _resolveRequest,
@@ -19,8 +20,10 @@ const _HELP = `Usage: brs clear [--all | session flags]
 
 Removes cached credentials from the cross-process cache ($XDG_CACHE_HOME/brs,
 else ~/.cache/brs): with --all or without a profile or role, every entry; with
---profile NAME (or AWS_PROFILE...) or --role-arn ARN, the entry of that
-request only. The next command then calls STS (and asks for MFA) again.
+--profile NAME (or AWS_PROFILE...), every entry of that profile; with
+--role-arn ARN, every entry of that role, whatever its session name,
+endpoint, region or MFA device (both: the entries of that role under that
+profile). The next command then calls STS (and asks for MFA) again.
 
   --all        every cached credential
 
@@ -29,9 +32,10 @@ ${_SESSION_FLAGS_HELP}
 Examples:
   brs clear
   brs clear --profile dev
+  brs clear --role-arn arn:aws:iam::123456789012:role/dev
 `;
 
-const _ENTRY = /^[0-9a-f]{16,128}\.json$/;
+const _FILE = /^[0-9a-f]{16,128}\.(json|label)$/;
 
 /**
  * Runs `clear`.
@@ -52,11 +56,20 @@ export async function runClear(args: string[]): Promise<number> {
   let names: string[] = [];
   if (one) {
     const request = await _resolveRequest(flags);
-    names = [`${await FileCache.keyOf(_cacheMaterial(request))}.json`];
+    const keys = new Set(
+      await _keysLabelled(directory, {
+        role: flags.roleArn === undefined ? undefined : request.roleArn,
+        profile: _selectProfile(flags) === undefined
+          ? undefined
+          : request.profileName,
+      }),
+    );
+    keys.add(await FileCache.keyOf(_cacheMaterial(request)));
+    names = [...keys].flatMap((key) => [`${key}.json`, `${key}.label`]);
   } else {
     try {
       for await (const entry of Deno.readDir(directory)) {
-        if (entry.isFile && _ENTRY.test(entry.name)) names.push(entry.name);
+        if (entry.isFile && _FILE.test(entry.name)) names.push(entry.name);
       }
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
@@ -66,7 +79,7 @@ export async function runClear(args: string[]): Promise<number> {
   for (const name of names) {
     try {
       await Deno.remove(`${directory}/${name}`);
-      removed++;
+      if (name.endsWith(".json")) removed++;
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }

@@ -21,7 +21,7 @@ import {
   EXIT_OK,
   EXIT_USAGE,
 } from "./_exit_codes.ts";
-import { _err, _out } from "./_output.ts";
+import { _err, _out, _sinks } from "./_output.ts";
 import { runCredentials } from "./credentials.ts";
 import { runExec } from "./exec.ts";
 import { runProfiles } from "./profiles.ts";
@@ -71,25 +71,58 @@ function _unknownCommand(command: string): string {
   }: use one of ${_COMMANDS.join(", ")} (brs --help)`;
 }
 
+/** Options of {@linkcode main}. */
+export interface MainOptions {
+  /** Receives what the CLI writes to stdout. @default {undefined} (`Deno.stdout`) */
+  stdout?: (bytes: Uint8Array) => void | Promise<void>;
+  /** Receives what the CLI writes to stderr (secrets already scrubbed). @default {undefined} (`Deno.stderr`) */
+  stderr?: (bytes: Uint8Array) => void | Promise<void>;
+}
+
 /**
  * Runs the CLI with the given arguments and returns its exit code. Never
  * calls `Deno.exit`; errors become one line on stderr (`--debug` adds the
  * cause chain), never a stack trace.
  *
  * @param args The command line, e.g. `Deno.args`.
+ * @param options Where the output goes (tests, embedding).
  * @returns 0 on success, 1 on a runtime failure, 2 on a usage or configuration
  * error (or the child's exit code for `exec`).
  *
  * @example Usage
  * ```ts
  * import { main } from "@brs/session/cli";
- * import { assertEquals } from "@std/assert";
+ * import { assertEquals, assertMatch } from "@std/assert";
  *
- * assertEquals(await main(["--version"]), 0);
- * assertEquals(await main(["no-such-command"]), 2);
+ * let out = "";
+ * let err = "";
+ * const decoder = new TextDecoder();
+ * const options = {
+ *   stdout: (bytes: Uint8Array) => void (out += decoder.decode(bytes)),
+ *   stderr: (bytes: Uint8Array) => void (err += decoder.decode(bytes)),
+ * };
+ * assertEquals(await main(["--version"], options), 0);
+ * assertMatch(out, /^brs \d+\.\d+\.\d+/);
+ * assertEquals(await main(["no-such-command"], options), 2);
+ * assertMatch(err, /^brs: error: Unknown command 'no-such-command'/);
  * ```
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(
+  args: string[],
+  options: MainOptions = {},
+): Promise<number> {
+  const saved = { ..._sinks };
+  const { stdout, stderr } = options;
+  if (stdout) _sinks.stdout = { write: async (b) => await stdout(b) };
+  if (stderr) _sinks.stderr = { write: async (b) => await stderr(b) };
+  try {
+    return await _main(args);
+  } finally {
+    Object.assign(_sinks, saved);
+  }
+}
+
+async function _main(args: string[]): Promise<number> {
   const debug = args.includes("--debug");
   try {
     const split = _splitCommand(args);
@@ -98,11 +131,13 @@ export async function main(args: string[]): Promise<number> {
         await _out(`brs ${denoJson.version}\n`);
         return EXIT_OK;
       }
-      if (
-        args.length === 0 || args.includes("--help") || args.includes("-h")
-      ) {
+      if (args.length === 0) {
+        await _err(_HELP); // a usage error: help on stderr, exit code 2
+        return EXIT_USAGE;
+      }
+      if (args.includes("--help") || args.includes("-h")) {
         await _out(_HELP);
-        return args.length === 0 ? EXIT_USAGE : EXIT_OK;
+        return EXIT_OK;
       }
       await _err(
         `brs: error: No command given: use one of ${
