@@ -6,7 +6,8 @@
  * @module
  */
 
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { STSClient } from "@aws-sdk/client-sts";
+import { _callerIdentity } from "./_caller_identity.ts";
 import {
   _availableProfiles,
   _getAvailablePartitions,
@@ -37,7 +38,7 @@ import {
   _registerHealer,
 } from "./_self_healing.ts";
 import { _readEnv } from "./_env.ts";
-import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
+import { BRSError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
   ClientClass,
@@ -529,6 +530,8 @@ export abstract class RefreshableSession extends EventTarget
   /** Resource keys per wrapper and client key. */
   #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
+  /** How long `getIdentity()` waits for STS: the `refreshTimeout`. */
+  readonly #identityTimeoutMs: number;
   /** Self-healing of the clients the session builds. */
   readonly #healer: _Healer;
   #closed = false;
@@ -563,6 +566,7 @@ export abstract class RefreshableSession extends EventTarget
       evictionPolicy: o.cache?.evictionPolicy ?? "LRU",
       maxSize: o.cache?.maxSize,
     });
+    this.#identityTimeoutMs = (o.refreshTimeout ?? 60) * 1000;
     const refresher = new _Refresher({
       fetch: (signal) => this._fetchCredentials(signal),
       advisoryTimeout: o.advisoryTimeout ?? 900,
@@ -1027,9 +1031,14 @@ export abstract class RefreshableSession extends EventTarget
    * Calls STS `GetCallerIdentity` **with the session's (refreshed)
    * credentials**: for an `STSRefreshableSession`, the assumed role's identity.
    *
+   * The call is bounded by the session's `refreshTimeout` (default 60 s).
+   *
    * @returns `{ UserId, Account, Arn }`.
    * @throws {BRSRefreshError} If no credentials can be had.
-   * @throws {Error} The SDK's error if STS refuses the call.
+   * @throws {BRSIdentityError} If STS refuses or fails the call (`code` is
+   * STS's error code, `cause` a secret-free copy of the SDK's error), sends a
+   * reply that is not STS XML (`MalformedReply`), or does not answer within
+   * `refreshTimeout` (`IdentityTimeout`).
    *
    * @example Usage
    * ```ts
@@ -1052,20 +1061,17 @@ export abstract class RefreshableSession extends EventTarget
    */
   async getIdentity(): Promise<Identity> {
     this.#checkOpen("get the identity");
+    // A refresh that fails or times out says so as a BRSRefreshError.
+    await this.credentialProvider();
     this.#identityClient ??= _applySelfHealing(
       new STSClient(this.#clientConfig(this._identityClientConfig())),
       this.#healer,
     );
-    const reply = await this.#identityClient.send(
-      new GetCallerIdentityCommand({}),
+    return await _callerIdentity(
+      this.#identityClient,
+      this.#identityTimeoutMs,
+      "raise the session's 'refreshTimeout'",
     );
-    if (!reply.UserId || !reply.Account || !reply.Arn) {
-      throw new BRSRefreshError(
-        "Cannot get the identity as the GetCallerIdentity reply lacks UserId, Account or Arn: check the STS endpoint",
-        { code: "InvalidReply" },
-      );
-    }
-    return { UserId: reply.UserId, Account: reply.Account, Arn: reply.Arn };
   }
 
   /**
