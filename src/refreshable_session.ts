@@ -490,7 +490,9 @@ export abstract class RefreshableSession extends EventTarget
    * A bound `AwsCredentialIdentityProvider` that any AWS SDK v3 client
    * accepts as `credentials`. It is marked `memoized`, so clients call it on
    * every request (the fast path costs no allocation) and always sign with
-   * the session's current credentials, right after a refresh too.
+   * the session's current credentials, right after a refresh too. What it
+   * resolves to holds the secret key and session token in clear: printing
+   * it shows them.
    *
    * @example Usage
    * ```ts
@@ -671,6 +673,10 @@ export abstract class RefreshableSession extends EventTarget
    * The object is frozen and shared by every caller until the next refresh
    * (copy it to change it).
    *
+   * It holds the secret key and session token in clear: printing or logging
+   * it (`console.log`, `Deno.inspect`, `JSON.stringify`) shows them, unlike
+   * the session and its errors and events, which redact them.
+   *
    * @returns `{ accessKey, secretKey, token, expiryTime }`; `expiryTime` is ISO 8601 UTC.
    * @throws {BRSRefreshError} If no usable credentials are left and the refresh failed.
    *
@@ -715,6 +721,8 @@ export abstract class RefreshableSession extends EventTarget
 
   /**
    * Same as {@linkcode RefreshableSession.prototype.refreshableCredentials}.
+   * It holds the secret key and session token in clear: printing it shows
+   * them, unlike the session and its errors, which redact them.
    *
    * @returns The credentials.
    *
