@@ -142,7 +142,9 @@ export interface RefreshableSessionOptions {
    * included) may take before it is aborted. Waiting callers then get the
    * current credentials while they are valid, else a `BRSRefreshError` with
    * code `RefreshTimeout`. It bounds what the SDK's own timeouts do not,
-   * e.g. a reply body that arrives one byte at a time. At most 3600.
+   * e.g. a reply body that arrives one byte at a time. It bounds each
+   * `getIdentity()` / `whoami()` call to STS the same way (a
+   * `BRSIdentityError` with code `IdentityTimeout`). At most 3600.
    *
    * @default {60}
    */

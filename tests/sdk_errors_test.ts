@@ -15,6 +15,7 @@ import {
   BRSError,
   BRSIdentityError,
   BRSRefreshError,
+  CustomRefreshableSession,
   STSRefreshableSession,
   WebIdentityRefreshableSession,
 } from "../mod.ts";
@@ -76,26 +77,36 @@ function assertClean(
   }
 }
 
-Deno.test("session.whoami() gives a BRSIdentityError after refreshTimeout when STS does not answer GetCallerIdentity", async () => {
-  await using sts = await startLocalSts();
-  await using session = new STSRefreshableSession(
-    localStsOptions(sts, { refreshTimeout: 0.5 }),
-  );
-  await session.refreshableCredentials();
-  sts.injectFault({ kind: "hang", actions: ["GetCallerIdentity"] });
-  const error = await withWatchdog(
-    rejectsWith(() => session.whoami(), BRSIdentityError),
-    "whoami() hangs while STS does not answer",
-    10_000,
-  );
-  assertEquals(error.code, "IdentityTimeout");
-  assertStringIncludes(error.message, "GetCallerIdentity");
-  assertStringIncludes(error.message, sts.url);
-  assertStringIncludes(error.message, "0.5 s");
-  assertEquals(sts.calls.GetCallerIdentity, 1);
-  sts.clearFaults();
-  assertStringIncludes((await session.whoami()).Arn, ":assumed-role/app/");
-});
+for (
+  const [action, ErrorClass, code] of [
+    ["GetCallerIdentity", BRSIdentityError, "IdentityTimeout"],
+    ["AssumeRole", BRSRefreshError, "RefreshTimeout"],
+  ] as const
+) {
+  Deno.test(`session.whoami() gives a ${ErrorClass.name} (${code}) after refreshTimeout when STS does not answer ${action}`, async () => {
+    await using sts = await startLocalSts();
+    await using session = new STSRefreshableSession(
+      localStsOptions(sts, { refreshTimeout: 0.5 }),
+    );
+    if (action === "GetCallerIdentity") await session.refreshableCredentials();
+    sts.injectFault({ kind: "hang", actions: [action] });
+    const error = await withWatchdog(
+      rejectsWith(() => session.whoami(), ErrorClass),
+      `whoami() hangs while STS does not answer ${action}`,
+      10_000,
+    );
+    assertEquals(error.code, code);
+    assertStringIncludes(error.message, "0.5 s");
+    if (action === "GetCallerIdentity") {
+      assertStringIncludes(error.message, "GetCallerIdentity");
+      assertStringIncludes(error.message, sts.url);
+    }
+    assertEquals(sts.calls.GetCallerIdentity, action === "AssumeRole" ? 0 : 1);
+    sts.clearFaults();
+    await session.refresh({ force: true });
+    assertStringIncludes((await session.whoami()).Arn, ":assumed-role/app/");
+  });
+}
 
 Deno.test("session.getIdentity() wraps an STS error in a BRSIdentityError whose cause holds no session token", async () => {
   await using sts = await startLocalSts();
@@ -248,6 +259,52 @@ Deno.test("with mfaSession, GetSessionToken and AssumeRole errors hold no MFA co
     [...codes, good.token, good.secretKey],
     "events and warnings",
   );
+});
+
+Deno.test("a custom source that throws an SDK error gives refresh errors and events without its request", async () => {
+  await using sts = await startLocalSts();
+  await using base = new STSRefreshableSession(localStsOptions(sts));
+  const b = await base.refreshableCredentials();
+  const client = new STSClient({
+    region: "us-east-1",
+    endpoint: sts.url,
+    maxAttempts: 1,
+    credentials: {
+      accessKeyId: b.accessKey,
+      secretAccessKey: b.secretKey,
+      sessionToken: b.token,
+    },
+  });
+  const texts: string[] = [];
+  const details: unknown[] = [];
+  try {
+    await using session = new CustomRefreshableSession({
+      // A user function that lets the SDK's error through as it is.
+      provider: async () => {
+        await client.send(new GetCallerIdentityCommand({}));
+        throw new Error("unreachable: the endpoint fails every call");
+      },
+    });
+    recordEvents(session, texts);
+    session.addEventListener(
+      "refresh-error",
+      (e) => details.push((e as CustomEvent).detail),
+    );
+    sts.injectFault({ kind: "server-error" });
+    const error = await rejectsWith(
+      () => session.refreshableCredentials(),
+      BRSRefreshError,
+    );
+    assertEquals(error.code, "InternalFailure");
+    assertClean(error, [b.token, b.secretKey], "a custom source's error");
+    assert(details.length >= 1);
+    for (const detail of details) {
+      assertClean((detail as { error: unknown }).error, [b.token], "event");
+    }
+    assertNoSecrets(texts, [b.token, b.secretKey], "events");
+  } finally {
+    client.destroy();
+  }
 });
 
 Deno.test("a web identity refresh error holds no web identity token", async () => {
