@@ -20,6 +20,7 @@ import {
   WebIdentityRefreshableSession,
 } from "../mod.ts";
 import {
+  type LocalSts,
   mintWebIdentityToken,
   startLocalSts,
   totp,
@@ -31,6 +32,29 @@ const ROLE = "arn:aws:iam::123456789012:role/app";
 const SERIAL = "arn:aws:iam::123456789012:mfa/alice";
 const SERIAL_2 = "arn:aws:iam::123456789012:mfa/bob";
 const MFA_SECRET = "JBSWY3DPEHPK3PXP";
+
+/** Temporary credentials from the endpoint, in the SDK's shape, and the secrets to scan for. */
+async function temporaryBase(sts: LocalSts): Promise<{
+  secrets: string[];
+  credentials: {
+    accessKeyId: string;
+    secretAccessKey: string;
+    sessionToken: string;
+  };
+}> {
+  await using base = new STSRefreshableSession(localStsOptions(sts, {
+    assumeRole: { RoleArn: ROLE, RoleSessionName: "base" },
+  }));
+  const b = await base.refreshableCredentials();
+  return {
+    secrets: [b.token, b.secretKey],
+    credentials: {
+      accessKeyId: b.accessKey,
+      secretAccessKey: b.secretKey,
+      sessionToken: b.token,
+    },
+  };
+}
 
 /** Every printed form of a value, hidden fields and the whole depth included. */
 function printed(value: unknown): string[] {
@@ -162,24 +186,11 @@ Deno.test("a refresh maps a reply that is not STS XML to a typed error", async (
 
 Deno.test("a refresh error with temporary base credentials holds no base session token, in errors or events", async () => {
   await using sts = await startLocalSts();
-  await using base = new STSRefreshableSession(
-    localStsOptions(sts, {
-      assumeRole: { RoleArn: ROLE, RoleSessionName: "base" },
-    }),
-  );
-  const b = await base.refreshableCredentials();
+  const { secrets, credentials } = await temporaryBase(sts);
   const texts: string[] = [];
   const details: unknown[] = [];
   await using session = new STSRefreshableSession(localStsOptions(sts, {
-    stsClientConfig: {
-      endpoint: sts.url,
-      maxAttempts: 1,
-      credentials: {
-        accessKeyId: b.accessKey,
-        secretAccessKey: b.secretKey,
-        sessionToken: b.token,
-      },
-    },
+    stsClientConfig: { endpoint: sts.url, maxAttempts: 1, credentials },
   }));
   recordEvents(session, texts);
   session.addEventListener(
@@ -193,19 +204,19 @@ Deno.test("a refresh error with temporary base credentials holds no base session
       () => session.refresh({ force: true }),
       BRSRefreshError,
     );
-    assertClean(error, [b.token, b.secretKey], `a ${kind} refresh error`);
+    assertClean(error, secrets, `a ${kind} refresh error`);
   }
   assert(details.length >= 3);
   for (const detail of details) {
     assertClean(
       (detail as { error: unknown }).error,
-      [b.token],
+      secrets,
       "a refresh-error event",
     );
   }
   assertNoSecrets(
     [...texts, ...details.flatMap(printed)],
-    [b.token, b.secretKey],
+    secrets,
     "events",
   );
 });
@@ -263,17 +274,12 @@ Deno.test("with mfaSession, GetSessionToken and AssumeRole errors hold no MFA co
 
 Deno.test("a custom source that throws an SDK error gives refresh errors and events without its request", async () => {
   await using sts = await startLocalSts();
-  await using base = new STSRefreshableSession(localStsOptions(sts));
-  const b = await base.refreshableCredentials();
+  const { secrets, credentials } = await temporaryBase(sts);
   const client = new STSClient({
     region: "us-east-1",
     endpoint: sts.url,
     maxAttempts: 1,
-    credentials: {
-      accessKeyId: b.accessKey,
-      secretAccessKey: b.secretKey,
-      sessionToken: b.token,
-    },
+    credentials,
   });
   const texts: string[] = [];
   const details: unknown[] = [];
@@ -296,12 +302,12 @@ Deno.test("a custom source that throws an SDK error gives refresh errors and eve
       BRSRefreshError,
     );
     assertEquals(error.code, "InternalFailure");
-    assertClean(error, [b.token, b.secretKey], "a custom source's error");
+    assertClean(error, secrets, "a custom source's error");
     assert(details.length >= 1);
     for (const detail of details) {
-      assertClean((detail as { error: unknown }).error, [b.token], "event");
+      assertClean((detail as { error: unknown }).error, secrets, "event");
     }
-    assertNoSecrets(texts, [b.token, b.secretKey], "events");
+    assertNoSecrets(texts, secrets, "events");
   } finally {
     client.destroy();
   }
