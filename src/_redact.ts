@@ -74,21 +74,23 @@ interface _SdkErrorFacts {
 }
 
 /**
- * Tells whether `value` is an AWS SDK error: one that keeps the HTTP exchange
- * (`$response`, whose request headers hold the session token and whose body
- * may hold a web identity token or an MFA code), `$metadata` or `$fault`.
+ * Tells whether `value` is an AWS SDK error that keeps the HTTP exchange:
+ * `$response` (whose request headers hold the session token and whose body
+ * may hold a web identity token or an MFA code) or the raw body. Other errors
+ * the SDK only tags with `$metadata` (a refused connection, a missing Deno
+ * permission) hold no request and keep their class.
  */
 function _isSdkError(value: object): boolean {
-  return "$response" in value || "$metadata" in value || "$fault" in value ||
-    "$responseBodyText" in value;
+  return "$response" in value || "$responseBodyText" in value ||
+    "$request" in value;
 }
 
 /**
- * Returns an error safe to keep as a `cause`: an AWS SDK error becomes a plain
- * `Error` with its `name`, message, `Code`, `Type`, `$fault` and
- * `$metadata.httpStatusCode` / `requestId` only (never `$response`, the
- * request or the raw body), and so does its own `cause`; anything else is
- * returned as is.
+ * Returns an error safe to keep as a `cause`: an AWS SDK error that keeps
+ * the HTTP exchange becomes a plain `Error` with its `name`, message, `Code`,
+ * `Type`, `$fault` and `$metadata.httpStatusCode` / `requestId` / `attempts`
+ * only (never `$response`, the request or the raw body), and so does its own
+ * `cause`; anything else is returned as is.
  *
  * @param error What was thrown.
  * @returns The error, or a secret-free copy of it.
