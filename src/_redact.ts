@@ -56,3 +56,91 @@ export function _redactSecrets<T>(value: T, depth = 0): T {
   }
   return out as T;
 }
+
+/** The SDK's pointer to its hidden `$response` in a parse error's message. */
+const _SDK_HIDDEN_HINT =
+  /\s*Deserialization error: to see the raw response, inspect the hidden field \{error\}\.\$response on this object\.?/;
+
+/** The fields of an AWS SDK error that say what failed and hold no secret. */
+interface _SdkErrorFacts {
+  name?: unknown;
+  message?: unknown;
+  stack?: unknown;
+  cause?: unknown;
+  Code?: unknown;
+  Type?: unknown;
+  $fault?: unknown;
+  $metadata?: Record<string, unknown>;
+}
+
+/**
+ * Tells whether `value` is an AWS SDK error that keeps the HTTP exchange:
+ * `$response` (whose request headers hold the session token and whose body
+ * may hold a web identity token or an MFA code) or the raw body. Other errors
+ * the SDK only tags with `$metadata` (a refused connection, a missing Deno
+ * permission) hold no request and keep their class.
+ */
+function _isSdkError(value: object): boolean {
+  return "$response" in value || "$responseBodyText" in value ||
+    "$request" in value;
+}
+
+/**
+ * Returns an error safe to keep as a `cause`: an AWS SDK error that keeps
+ * the HTTP exchange becomes a plain `Error` with its `name`, message, `Code`,
+ * `Type`, `$fault` and `$metadata.httpStatusCode` / `requestId` / `attempts`
+ * only (never `$response`, the request or the raw body), and so does its own
+ * `cause`; anything else is returned as is.
+ *
+ * @param error What was thrown.
+ * @returns The error, or a secret-free copy of it.
+ */
+export function _sanitizeError(error: unknown, depth = 0): unknown {
+  if (
+    depth > 8 || typeof error !== "object" || error === null ||
+    !_isSdkError(error)
+  ) return error;
+  const e = error as _SdkErrorFacts;
+  const message = (typeof e.message === "string" ? e.message : "")
+    .replace(_SDK_HIDDEN_HINT, "");
+  const copy = new Error(
+    message,
+    e.cause === undefined
+      ? undefined
+      : { cause: _sanitizeError(e.cause, depth + 1) },
+  ) as Error & Record<string, unknown>;
+  copy.name = typeof e.name === "string" ? e.name : "Error";
+  const frames = typeof e.stack === "string"
+    ? e.stack.indexOf("\n    at ")
+    : -1;
+  copy.stack = `${copy.name}: ${message}${
+    frames < 0 ? "" : (e.stack as string).slice(frames)
+  }`;
+  for (const key of ["Code", "Type", "$fault"] as const) {
+    if (typeof e[key] === "string") copy[key] = e[key];
+  }
+  const meta = e.$metadata;
+  if (typeof meta === "object" && meta !== null) {
+    const facts: Record<string, unknown> = {};
+    for (const key of ["httpStatusCode", "requestId", "attempts"]) {
+      const v = meta[key];
+      if (typeof v === "number" || typeof v === "string") facts[key] = v;
+    }
+    copy.$metadata = facts;
+  }
+  return copy;
+}
+
+/**
+ * Tells whether an AWS SDK error says the reply body could not be parsed
+ * (not STS XML: a wrong endpoint, a proxy's HTML page, a broken server).
+ *
+ * @param error What was thrown.
+ * @returns `true` for a parse error of the reply.
+ */
+export function _isMalformedReply(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === "string" &&
+    (message.includes("XML parse error") ||
+      message.includes("Deserialization error"));
+}

@@ -80,6 +80,7 @@ import {
 } from "./errors.ts";
 import type { Clock, RefreshReason } from "./types.ts";
 import { _describeValue } from "./_validate.ts";
+import { _sanitizeError } from "./_redact.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 
 /** Credentials as the engine keeps them (the AWS SDK's identity shape). */
@@ -910,7 +911,10 @@ export class _Refresher {
   }
 
   /** Records a failure, sets the backoff and returns the error callers get. */
-  #fail(cause: unknown, reason: RefreshReason): BRSError {
+  #fail(thrown: unknown, reason: RefreshReason): BRSError {
+    // An SDK error keeps the HTTP exchange (the session token in the request
+    // headers): errors and events carry a secret-free copy.
+    const cause = _sanitizeError(thrown);
     const now = this.#read();
     const nonRecoverable = this.#isNonRecoverable(cause);
     let delay: number;
@@ -948,7 +952,7 @@ export class _Refresher {
       error = new BRSRefreshError(cause.message, {
         code: cause.code,
         ...(cause.param === undefined ? {} : { param: cause.param }),
-        cause: cause.cause,
+        cause: _sanitizeError(cause.cause),
         details: { ...cause.details, recoverable: !nonRecoverable },
         retryAt,
       });

@@ -12,6 +12,7 @@
  */
 
 import { BRSError } from "./errors.ts";
+import { _sanitizeError } from "./_redact.ts";
 
 /** What the middleware needs from a session. */
 export interface _Healer {
@@ -123,7 +124,7 @@ export function _selfHealingMiddleware(healer: _Healer): _Middleware {
           `Cannot retry the request after ExpiredToken for key '${
             key.slice(0, 8)
           }...' as its '${stream}' was a one-shot stream that is already read: the key was dropped, send the request again with a new '${stream}'`,
-          { code: "ExpiredToken", param: stream, cause: error },
+          { code: "ExpiredToken", param: stream, cause: _sanitizeError(error) },
         );
       }
       // Once: a second failure reaches the caller.

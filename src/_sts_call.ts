@@ -7,7 +7,8 @@
  */
 
 import { type _FetchResult, _MAX_DATE_SKEW_MS } from "./_refresher.ts";
-import { BRSRefreshError } from "./errors.ts";
+import { _isMalformedReply, _sanitizeError } from "./_redact.ts";
+import { BRSError, BRSRefreshError } from "./errors.ts";
 
 /** How far an Expiration may lie beyond the requested duration before it is capped. */
 const _EXPIRATION_SLACK_MS = 300_000;
@@ -27,42 +28,110 @@ interface _Command {
   middlewareStack: {
     add(
       middleware: (
-        next: (args: unknown) => Promise<{ response: unknown }>,
-      ) => (args: unknown) => Promise<{ response: unknown }>,
+        next: (args: { request?: unknown }) => Promise<{ response: unknown }>,
+        context: { commandName?: unknown },
+      ) => (args: { request?: unknown }) => Promise<{ response: unknown }>,
       options: { step: "deserialize"; name: string; priority: "low" },
     ): void;
   };
 }
 
+/** What is known about a failed STS call, for messages. */
+export interface _StsCallFacts {
+  /** The STS action, e.g. `AssumeRole`. */
+  action: string;
+  /** The endpoint the request went to (`http://host:port`), if it was built. */
+  endpoint: string | undefined;
+}
+
+/** The endpoint of a built SDK `HttpRequest`, without its path when `/`. */
+function _endpointOf(request: unknown): string | undefined {
+  const r = request as
+    | { protocol?: unknown; hostname?: unknown; port?: unknown; path?: unknown }
+    | undefined;
+  if (typeof r?.hostname !== "string") return undefined;
+  const protocol = typeof r.protocol === "string" ? r.protocol : "https:";
+  const port = typeof r.port === "number" ? `:${r.port}` : "";
+  const path = typeof r.path === "string" && r.path !== "/" ? r.path : "";
+  return `${protocol}//${r.hostname}${port}${path}`;
+}
+
+/**
+ * Maps a failed STS call of a refresh to what the engine gets: errors of
+ * the module as they are, a reply that is not STS XML as a
+ * `BRSRefreshError` with code `MalformedReply`, any other SDK error as a
+ * secret-free copy (no request, response or body).
+ *
+ * @param error What the SDK threw.
+ * @param facts The action and endpoint.
+ * @returns The error to throw.
+ */
+export function _refreshCallError(
+  error: unknown,
+  facts: _StsCallFacts,
+): unknown {
+  if (error instanceof BRSError || !_isMalformedReply(error)) {
+    return _sanitizeError(error);
+  }
+  return new BRSRefreshError(
+    `Cannot refresh credentials as the STS endpoint${
+      facts.endpoint === undefined ? "" : ` '${facts.endpoint}'`
+    } sent a reply to ${facts.action} that is not STS XML: check the endpoint URL ('stsClientConfig.endpoint', or --endpoint-url of the CLI)`,
+    {
+      code: "MalformedReply",
+      cause: _sanitizeError(error),
+      ...(facts.endpoint === undefined
+        ? {}
+        : { details: { endpoint: facts.endpoint } }),
+    },
+  );
+}
+
 /**
  * Sends `command` with `client` and returns the reply with the raw `Date`
- * header of the HTTP response (the engine checks it).
+ * header of the HTTP response (the engine checks it). A failure is thrown
+ * as `onError` maps it (by default {@linkcode _refreshCallError}): never the
+ * SDK's error itself, whose hidden `$response` keeps the request headers.
  *
  * @typeParam R The command's output type.
  * @param client An SDK client (`STSClient`).
  * @param command An SDK command.
  * @param signal Aborts the call.
+ * @param onError Maps a failure, given the action and endpoint.
+ * @param facts Filled with the action and, once the request is built, the endpoint.
  * @returns The reply and its `Date` header, `null` when absent.
  */
 export async function _sendWithDateHeader<R>(
   client: { send(command: never, options: never): Promise<unknown> },
   command: object,
   signal: AbortSignal,
+  onError: (error: unknown, facts: _StsCallFacts) => unknown =
+    _refreshCallError,
+  facts: _StsCallFacts = { action: "", endpoint: undefined },
 ): Promise<{ reply: R; dateHeader: string | null }> {
   let dateHeader: string | null = null;
+  facts.action = command.constructor.name.replace(/Command$/, "");
   (command as _Command).middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
+      if (typeof context.commandName === "string") {
+        facts.action = context.commandName.replace(/Command$/, "");
+      }
+      facts.endpoint = _endpointOf(args.request);
       const out = await next(args);
       dateHeader = _rawHeaderDate(out.response);
       return out;
     },
     { step: "deserialize", name: "brsCaptureDateHeader", priority: "low" },
   );
-  const reply = await client.send(
-    command as never,
-    { abortSignal: signal } as never,
-  ) as R;
-  return { reply, dateHeader };
+  try {
+    const reply = await client.send(
+      command as never,
+      { abortSignal: signal } as never,
+    ) as R;
+    return { reply, dateHeader };
+  } catch (error) {
+    throw onError(error, facts);
+  }
 }
 
 /** The `Credentials` member of an STS reply. */

@@ -229,6 +229,39 @@ export class BRSRefreshError extends BRSError {
 }
 
 /**
+ * `getIdentity()` / `whoami()` failed: STS refused or failed the
+ * `GetCallerIdentity` call, sent a reply that is not STS XML, or did not
+ * answer within the session's `refreshTimeout`. `code` is STS's error code,
+ * `MalformedReply`, `IdentityTimeout` or `InvalidReply`; `cause` holds STS's
+ * error as a plain `Error` (name, message, `$metadata.httpStatusCode`), never
+ * the SDK's request or response. A refresh that fails first is a
+ * {@linkcode BRSRefreshError} instead.
+ *
+ * @example Usage
+ * ```ts
+ * import { BRSError, BRSIdentityError } from "@brs/session";
+ * import { assertInstanceOf } from "@std/assert";
+ *
+ * const error = new BRSIdentityError(
+ *   "Cannot get the identity as STS did not answer GetCallerIdentity within 60 s",
+ *   { code: "IdentityTimeout" },
+ * );
+ * assertInstanceOf(error, BRSError);
+ * ```
+ */
+export class BRSIdentityError extends BRSError {
+  /**
+   * Creates an identity error.
+   *
+   * @param message What failed, the endpoint if known, what to do.
+   * @param options Code (default `"IdentityError"`), details and cause.
+   */
+  constructor(message: string, options: BRSErrorOptions = {}) {
+    super(message, { code: "IdentityError", ...options });
+  }
+}
+
+/**
  * A bad key, value or eviction policy given to a {@linkcode ClientCache}.
  *
  * @example Usage

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import { STSClient } from "@aws-sdk/client-sts";
+import { _callerIdentity } from "./_caller_identity.ts";
 import {
   _availableProfiles,
   _getAvailablePartitions,
@@ -37,7 +38,7 @@ import {
   _registerHealer,
 } from "./_self_healing.ts";
 import { _readEnv } from "./_env.ts";
-import { BRSError, BRSRefreshError, BRSValidationError } from "./errors.ts";
+import { BRSError, BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
   ClientClass,
@@ -141,7 +142,9 @@ export interface RefreshableSessionOptions {
    * included) may take before it is aborted. Waiting callers then get the
    * current credentials while they are valid, else a `BRSRefreshError` with
    * code `RefreshTimeout`. It bounds what the SDK's own timeouts do not,
-   * e.g. a reply body that arrives one byte at a time. At most 3600.
+   * e.g. a reply body that arrives one byte at a time. It bounds each
+   * `getIdentity()` / `whoami()` call to STS the same way (a
+   * `BRSIdentityError` with code `IdentityTimeout`). At most 3600.
    *
    * @default {60}
    */
@@ -489,7 +492,9 @@ export abstract class RefreshableSession extends EventTarget
    * A bound `AwsCredentialIdentityProvider` that any AWS SDK v3 client
    * accepts as `credentials`. It is marked `memoized`, so clients call it on
    * every request (the fast path costs no allocation) and always sign with
-   * the session's current credentials, right after a refresh too.
+   * the session's current credentials, right after a refresh too. What it
+   * resolves to holds the secret key and session token in clear: printing
+   * it shows them.
    *
    * @example Usage
    * ```ts
@@ -529,6 +534,8 @@ export abstract class RefreshableSession extends EventTarget
   /** Resource keys per wrapper and client key. */
   #resourceKeys = new WeakMap<object, Map<string, string>>();
   #identityClient: STSClient | undefined;
+  /** How long `getIdentity()` waits for STS: the `refreshTimeout`. */
+  readonly #identityTimeoutMs: number;
   /** Self-healing of the clients the session builds. */
   readonly #healer: _Healer;
   #closed = false;
@@ -563,6 +570,7 @@ export abstract class RefreshableSession extends EventTarget
       evictionPolicy: o.cache?.evictionPolicy ?? "LRU",
       maxSize: o.cache?.maxSize,
     });
+    this.#identityTimeoutMs = (o.refreshTimeout ?? 60) * 1000;
     const refresher = new _Refresher({
       fetch: (signal) => this._fetchCredentials(signal),
       advisoryTimeout: o.advisoryTimeout ?? 900,
@@ -667,6 +675,10 @@ export abstract class RefreshableSession extends EventTarget
    * The object is frozen and shared by every caller until the next refresh
    * (copy it to change it).
    *
+   * It holds the secret key and session token in clear: printing or logging
+   * it (`console.log`, `Deno.inspect`, `JSON.stringify`) shows them, unlike
+   * the session and its errors and events, which redact them.
+   *
    * @returns `{ accessKey, secretKey, token, expiryTime }`; `expiryTime` is ISO 8601 UTC.
    * @throws {BRSRefreshError} If no usable credentials are left and the refresh failed.
    *
@@ -711,6 +723,8 @@ export abstract class RefreshableSession extends EventTarget
 
   /**
    * Same as {@linkcode RefreshableSession.prototype.refreshableCredentials}.
+   * It holds the secret key and session token in clear: printing it shows
+   * them, unlike the session and its errors, which redact them.
    *
    * @returns The credentials.
    *
@@ -1027,9 +1041,14 @@ export abstract class RefreshableSession extends EventTarget
    * Calls STS `GetCallerIdentity` **with the session's (refreshed)
    * credentials**: for an `STSRefreshableSession`, the assumed role's identity.
    *
+   * The call is bounded by the session's `refreshTimeout` (default 60 s).
+   *
    * @returns `{ UserId, Account, Arn }`.
    * @throws {BRSRefreshError} If no credentials can be had.
-   * @throws {Error} The SDK's error if STS refuses the call.
+   * @throws {BRSIdentityError} If STS refuses or fails the call (`code` is
+   * STS's error code, `cause` a secret-free copy of the SDK's error), sends a
+   * reply that is not STS XML (`MalformedReply`), or does not answer within
+   * `refreshTimeout` (`IdentityTimeout`).
    *
    * @example Usage
    * ```ts
@@ -1052,20 +1071,17 @@ export abstract class RefreshableSession extends EventTarget
    */
   async getIdentity(): Promise<Identity> {
     this.#checkOpen("get the identity");
+    // A refresh that fails or times out says so as a BRSRefreshError.
+    await this.credentialProvider();
     this.#identityClient ??= _applySelfHealing(
       new STSClient(this.#clientConfig(this._identityClientConfig())),
       this.#healer,
     );
-    const reply = await this.#identityClient.send(
-      new GetCallerIdentityCommand({}),
+    return await _callerIdentity(
+      this.#identityClient,
+      this.#identityTimeoutMs,
+      "raise the session's 'refreshTimeout'",
     );
-    if (!reply.UserId || !reply.Account || !reply.Arn) {
-      throw new BRSRefreshError(
-        "Cannot get the identity as the GetCallerIdentity reply lacks UserId, Account or Arn: check the STS endpoint",
-        { code: "InvalidReply" },
-      );
-    }
-    return { UserId: reply.UserId, Account: reply.Account, Arn: reply.Arn };
   }
 
   /**

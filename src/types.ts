@@ -69,7 +69,9 @@ export type STSClientConfig = _SdkSTSClientConfig;
  * One consistent snapshot of temporary credentials, in the shape of the
  * Python original (`access_key`, `secret_key`, `token`, `expiry_time`).
  *
- * This object holds secrets on purpose: it is what you asked for. Do not log it.
+ * This object holds the secret key and session token in clear, on purpose:
+ * printing or logging it (`console.log`, `Deno.inspect`, `JSON.stringify`)
+ * shows them, unlike the session and its errors and events, which redact them.
  *
  * @example Usage
  * ```ts

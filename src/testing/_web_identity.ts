@@ -6,8 +6,8 @@
  * @module
  */
 
+import { _hs256 } from "./_hs256.ts";
 import {
-  _hs256,
   LOCAL_WEB_IDENTITY_AUDIENCE,
   LOCAL_WEB_IDENTITY_ISSUER,
   LOCAL_WEB_IDENTITY_KEY,

@@ -42,7 +42,26 @@
  * @module
  */
 
-export * from "./local_sts.ts";
-export * from "./totp.ts";
-export * from "./web_identity_token.ts";
-export * from "./local_iot.ts";
+export { startLocalSts } from "./local_sts.ts";
+export type {
+  LocalSts,
+  LocalStsCalls,
+  LocalStsFault,
+  LocalStsOptions,
+  LocalStsRequestRecord,
+  LocalWebIdentityOptions,
+} from "./local_sts.ts";
+export { totp } from "./totp.ts";
+export {
+  LOCAL_WEB_IDENTITY_AUDIENCE,
+  LOCAL_WEB_IDENTITY_ISSUER,
+  LOCAL_WEB_IDENTITY_KEY,
+  mintWebIdentityToken,
+} from "./web_identity_token.ts";
+export type { MintWebIdentityTokenOptions } from "./web_identity_token.ts";
+export { startLocalIotCredentials } from "./local_iot.ts";
+export type {
+  LocalIotCredentials,
+  LocalIotCredentialsOptions,
+  LocalIotFault,
+} from "./local_iot.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { createHmac } from "node:crypto";
+import { _base64Url, _hs256 } from "./_hs256.ts";
 
 /** The issuer (`iss`) the local STS endpoint trusts by default. */
 export const LOCAL_WEB_IDENTITY_ISSUER = "https://oidc.brs.localhost";
@@ -37,31 +37,6 @@ export interface MintWebIdentityTokenOptions {
   key?: string;
   /** The `iat` claim. @default {new Date()} */
   issuedAt?: Date;
-}
-
-function _base64Url(bytes: Uint8Array | string): string {
-  const data = typeof bytes === "string"
-    ? new TextEncoder().encode(bytes)
-    : bytes;
-  let binary = "";
-  for (const b of data) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(
-    /=+$/,
-    "",
-  );
-}
-
-/**
- * Signs `header.payload` with HS256.
- *
- * @param signingInput The first two parts of the JWT.
- * @param key The key.
- * @returns The base64url signature.
- */
-export function _hs256(signingInput: string, key: string): string {
-  return _base64Url(
-    new Uint8Array(createHmac("sha256", key).update(signingInput).digest()),
-  );
 }
 
 /**

@@ -5,7 +5,8 @@
  * @module
  */
 
-import type { Clock } from "../../mod.ts";
+import type { Clock, STSRefreshableSessionOptions } from "../../mod.ts";
+import type { LocalSts } from "../../src/testing/mod.ts";
 
 /** Real time plus an offset the test moves by hand. */
 export class ManualClock implements Clock {
@@ -53,4 +54,28 @@ export function printedForms(session: object, error: Error): string[] {
     Deno.inspect(error, { depth: 10 }),
     JSON.stringify(error),
   ];
+}
+
+/**
+ * Options of an `STSRefreshableSession` against a local STS endpoint: a role
+ * of its account, its base key, one attempt per call, `us-east-1`.
+ *
+ * @param sts The endpoint.
+ * @param extra Options that replace the defaults.
+ * @returns The options.
+ */
+export function localStsOptions(
+  sts: LocalSts,
+  extra: Partial<STSRefreshableSessionOptions> = {},
+): STSRefreshableSessionOptions {
+  return {
+    assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
+    stsClientConfig: {
+      endpoint: sts.url,
+      credentials: sts.baseCredentials,
+      maxAttempts: 1,
+    },
+    region: "us-east-1",
+    ...extra,
+  };
 }
