@@ -44,8 +44,11 @@ Deno.test("an unreadable STS reply is one line without SDK jargon; --debug adds 
   assertEquals(r.code, 1, r.stderr);
   assertEquals(r.stdout, "");
   const line = oneLine(r.stderr);
-  assertMatch(line, /^brs: error: Cannot get credentials as STS answered/);
-  assertStringIncludes(line, "is an STS endpoint");
+  assertMatch(
+    line,
+    /^brs: error: Cannot refresh credentials as the STS endpoint '[^']+' sent a reply to AssumeRole that is not STS XML/,
+  );
+  assertStringIncludes(line, "--endpoint-url");
   for (
     const jargon of ["$response", "@aws-sdk", "Deserialization", "{error}"]
   ) {

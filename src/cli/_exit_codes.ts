@@ -156,6 +156,18 @@ function _sdkAdvice(name: string): string {
   return "run again with --debug for the cause chain";
 }
 
+/** Codes of brs errors whose message already names the STS failure and the fix. */
+const _WORDED_CODES = new Set([
+  "MfaSessionRefused",
+  "MfaSessionFailed",
+  "MalformedReply",
+  "IdentityTimeout",
+  "RefreshTimeout",
+  "InvalidIdentityToken",
+  "ExpiredTokenException",
+  "IDPRejectedClaim",
+]);
+
 /**
  * The CLI's own words for the errors whose library message speaks to API
  * users (`refresh({ force: true })`, `string[]`, SDK internals); `undefined`
@@ -191,6 +203,8 @@ function _cliHead(error: unknown): string | undefined {
     );
   }
   if (brs.some((e) => e instanceof BRSConfigurationError)) return undefined;
+  // A brs error that already says what STS refused, in brs's words.
+  if (brs.some((e) => _WORDED_CODES.has(String(e.code)))) return undefined;
   const sdk = _sdkError(error);
   if (sdk === undefined || sdk.name === "CredentialsProviderError") {
     return undefined;

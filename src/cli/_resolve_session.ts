@@ -859,9 +859,8 @@ export class _CredentialSource {
   /** Calls STS GetCallerIdentity with the assumed-role credentials. */
   async identity(): Promise<Identity> {
     const credentials = await this.get();
-    const { STSClient, GetCallerIdentityCommand } = await import(
-      "@aws-sdk/client-sts"
-    );
+    const { STSClient } = await import("@aws-sdk/client-sts");
+    const { _callerIdentity } = await import("../_caller_identity.ts");
     const client = new STSClient({
       region: _stsRegion(this.#request),
       ...(this.#request.endpointUrl
@@ -874,12 +873,11 @@ export class _CredentialSource {
       },
     });
     try {
-      const reply = await client.send(new GetCallerIdentityCommand({}));
-      return {
-        UserId: reply.UserId ?? "",
-        Account: reply.Account ?? "",
-        Arn: reply.Arn ?? "",
-      };
+      return await _callerIdentity(
+        client,
+        60_000,
+        "run again later",
+      );
     } finally {
       client.destroy();
     }
