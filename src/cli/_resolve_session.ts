@@ -9,11 +9,9 @@
 
 import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 import { FileCache } from "../file_cache.ts";
-import { createMfaTokenSource } from "../mfa.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
-import { _promptMfaCode } from "./_tty_prompt.ts";
 import {
   _awsConfigPath,
   _configLocation,
@@ -357,7 +355,9 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
   const allowedCommands = profile?.allowed_commands ?? [];
   if (mfaCommand !== undefined) {
     // Checks the command (allowlist, no shell syntax) on every path, also
-    // when the cache is warm and the command will not run.
+    // when the cache is warm and the command will not run. The MFA module
+    // is loaded only for a profile that has an MFA command.
+    const { createMfaTokenSource } = await import("../mfa.ts");
     createMfaTokenSource(mfaCommand, { allowedCommands });
   }
   return {
@@ -655,7 +655,8 @@ export class _CredentialSource {
       options.mfaTokenProvider = r.mfaCommand;
       options.mfaTokenProviderOptions = { allowedCommands: r.allowedCommands };
     } else if (r.serialNumber !== undefined) {
-      options.mfaTokenProvider = _promptMfaCode;
+      options.mfaTokenProvider = (await import("./_tty_prompt.ts"))
+        ._promptMfaCode;
     }
     if (r.advisoryTimeout !== undefined) {
       options.advisoryTimeout = r.advisoryTimeout;
