@@ -189,21 +189,17 @@ export class FileCache {
    * @param key A key from {@linkcode FileCache.keyOf}.
    * @returns The entry, or `undefined`.
    */
-  // Async API (reads may become async again); synchronous calls inside.
-  // deno-lint-ignore require-await
   async read(key: string): Promise<FileCacheEntry | undefined> {
     const path = this.#path(key, "json");
     let text: string;
     try {
       // Neither the directory nor the file may be a symlink, group/world
-      // accessible, or owned by someone else. Synchronous calls: a few
-      // microseconds on a local file, where each async call would wait for
-      // a thread of the runtime's pool (milliseconds on a CLI's cold start).
-      const dir = Deno.lstatSync(this.#directory);
+      // accessible, or owned by someone else.
+      const dir = await Deno.lstat(this.#directory);
       if (!_private(dir, _ownUid) || !dir.isDirectory) return undefined;
-      const info = Deno.lstatSync(path);
+      const info = await Deno.lstat(path);
       if (!info.isFile || !_private(info, dir.uid)) return undefined;
-      text = Deno.readTextFileSync(path);
+      text = await Deno.readTextFile(path);
     } catch (error) {
       if (_isPermissionError(error)) throw error;
       return undefined;
