@@ -124,13 +124,15 @@ export function _parseAwsIni(
  * @returns The sections.
  * @throws {BRSConfigurationError} A broken file (see {@linkcode _parseAwsIni}).
  */
+// deno-lint-ignore require-await
 export async function _readAwsIni(
   file: string,
   kind: "config" | "credentials",
 ): Promise<Map<string, _IniSection>> {
   let text: string;
   try {
-    text = await Deno.readTextFile(file);
+    // sync: no thread-pool hop on the warm path
+    text = Deno.readTextFileSync(file);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return new Map();
     if (

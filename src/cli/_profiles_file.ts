@@ -170,7 +170,8 @@ export async function _loadTomlProfiles(
   const { path } = location;
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
+    // sync: no thread-pool hop on the warm path
+    text = Deno.readTextFileSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound && !location.explicit) {
       return new Map();

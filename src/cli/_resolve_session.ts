@@ -9,13 +9,10 @@
 
 import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 import { FileCache } from "../file_cache.ts";
-import { createMfaTokenSource } from "../mfa.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
-import { _promptMfaCode } from "./_tty_prompt.ts";
 import { _allowedCommands } from "./_allowed_commands.ts";
-import { _mfaCommandProvider } from "./_mfa_command.ts";
 import { _writeCacheLabel } from "./_cache_labels.ts";
 import {
   _awsConfigPath,
@@ -387,7 +384,9 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
   const allowedCommands = _allowedCommands(profile?.allowed_commands);
   if (mfaCommand !== undefined) {
     // Checks the command (allowlist, no shell syntax) on every path, also
-    // when the cache is warm and the command will not run.
+    // when the cache is warm and the command will not run. The MFA module
+    // is loaded only for a profile that has an MFA command.
+    const { createMfaTokenSource } = await import("../mfa.ts");
     createMfaTokenSource(mfaCommand, { allowedCommands });
   }
   return {
@@ -815,14 +814,17 @@ export class _CredentialSource {
       stsClientConfig,
       deferRefresh: true,
     };
-    // With an MFA session, AssumeRole takes no code.
+    // With an MFA session, AssumeRole takes no code. The MFA and prompt
+    // modules load only when a refresh needs them.
     if (assumeRole.SerialNumber !== undefined && r.mfaCommand !== undefined) {
+      const { _mfaCommandProvider } = await import("./_mfa_command.ts");
       options.mfaTokenProvider = _mfaCommandProvider(
         r.mfaCommand,
         r.allowedCommands,
       );
     } else if (assumeRole.SerialNumber !== undefined) {
-      options.mfaTokenProvider = _promptMfaCode;
+      options.mfaTokenProvider = (await import("./_tty_prompt.ts"))
+        ._promptMfaCode;
     }
     if (r.advisoryTimeout !== undefined) {
       options.advisoryTimeout = r.advisoryTimeout;

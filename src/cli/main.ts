@@ -1,12 +1,14 @@
 /**
  * The companion CLI's entry: dispatches to a subcommand and maps errors to
  * exit codes. Imports nothing from the AWS SDK statically: the SDK is loaded
- * with `import()` only when credentials must be refreshed.
+ * with `import()` only when credentials must be refreshed. Each subcommand's
+ * module, and `deno.json` (the version), are loaded with `import()` only when
+ * that command (or `--version`, help) runs, so a warm `credentials` loads
+ * only what it uses.
  *
  * @module
  */
 
-import denoJson from "../../deno.json" with { type: "json" };
 import {
   _COMMANDS,
   _didYouMean,
@@ -14,7 +16,6 @@ import {
   _splitCommand,
 } from "./_args.ts";
 import { _checkPermissions } from "./_permissions.ts";
-import { runClear } from "./clear.ts";
 import {
   _exitCodeFor,
   _formatError,
@@ -22,13 +23,17 @@ import {
   EXIT_USAGE,
 } from "./_exit_codes.ts";
 import { _err, _out, _sinks } from "./_output.ts";
-import { runCredentials } from "./credentials.ts";
-import { runExec } from "./exec.ts";
-import { runProfiles } from "./profiles.ts";
-import { runWhoami } from "./whoami.ts";
 
-const _HELP =
-  `brs ${denoJson.version}: AWS credentials of an assumed role that refresh themselves
+/** The package version, from `deno.json` (loaded on demand). */
+async function _version(): Promise<string> {
+  const { default: denoJson } = await import("../../deno.json", {
+    with: { type: "json" },
+  });
+  return denoJson.version;
+}
+
+async function _help(): Promise<string> {
+  return `brs ${await _version()}: AWS credentials of an assumed role that refresh themselves
 
 Usage: brs <command> [flags]
 
@@ -56,14 +61,25 @@ Deno permissions:
     --allow-sys=osRelease,homedir cli.ts <command>
   (--allow-sys instead when NODE_EXTRA_CA_CERTS is set)
 `;
+}
 
-const _RUNNERS: Record<string, (args: string[]) => Promise<number>> = {
-  whoami: runWhoami,
-  credentials: runCredentials,
-  exec: runExec,
-  profiles: runProfiles,
-  clear: runClear,
-};
+/**
+ * Each command's runner, its module loaded when the command runs (a `Map`:
+ * a name such as `constructor` is no command).
+ */
+const _RUNNERS = new Map<
+  string,
+  () => Promise<(args: string[]) => Promise<number>>
+>([
+  ["whoami", async () => (await import("./whoami.ts")).runWhoami],
+  [
+    "credentials",
+    async () => (await import("./credentials.ts")).runCredentials,
+  ],
+  ["exec", async () => (await import("./exec.ts")).runExec],
+  ["profiles", async () => (await import("./profiles.ts")).runProfiles],
+  ["clear", async () => (await import("./clear.ts")).runClear],
+]);
 
 function _unknownCommand(command: string): string {
   return `brs: error: Unknown command '${command}'${
@@ -128,15 +144,15 @@ async function _main(args: string[]): Promise<number> {
     const split = _splitCommand(args);
     if (split === undefined) {
       if (args.includes("--version")) {
-        await _out(`brs ${denoJson.version}\n`);
+        await _out(`brs ${await _version()}\n`);
         return EXIT_OK;
       }
       if (args.length === 0) {
-        await _err(_HELP); // a usage error: help on stderr, exit code 2
+        await _err(await _help()); // a usage error: help on stderr, exit code 2
         return EXIT_USAGE;
       }
       if (args.includes("--help") || args.includes("-h")) {
-        await _out(_HELP);
+        await _out(await _help());
         return EXIT_OK;
       }
       await _err(
@@ -151,23 +167,23 @@ async function _main(args: string[]): Promise<number> {
       (_COMMANDS as readonly string[]).includes(command) &&
       _hasVersionFlag(rest)
     ) {
-      await _out(`brs ${denoJson.version}\n`);
+      await _out(`brs ${await _version()}\n`);
       return EXIT_OK;
     }
     if (command === "help") {
       const topic = rest.find((a) => !a.startsWith("-"));
       if (topic === undefined || topic === "help") {
-        await _out(_HELP);
+        await _out(await _help());
         return EXIT_OK;
       }
-      const runner = _RUNNERS[topic];
+      const runner = _RUNNERS.get(topic);
       if (runner === undefined) {
         await _err(_unknownCommand(topic));
         return EXIT_USAGE;
       }
-      return await runner(["--help"]);
+      return await (await runner())(["--help"]);
     }
-    const runner = _RUNNERS[command];
+    const runner = _RUNNERS.get(command);
     if (runner === undefined) {
       await _err(_unknownCommand(command));
       return EXIT_USAGE;
@@ -175,7 +191,7 @@ async function _main(args: string[]): Promise<number> {
     if (!rest.includes("--help") && !rest.includes("-h")) {
       _checkPermissions(command, rest);
     }
-    return await runner(rest);
+    return await (await runner())(rest);
   } catch (error) {
     await _err(_formatError(error, debug));
     return _exitCodeFor(error);
