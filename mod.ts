@@ -98,6 +98,8 @@ export { RefreshableSession } from "./src/refreshable_session.ts";
 export type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
+  RefreshableSessionEventListener,
+  RefreshableSessionEventMap,
   RefreshableSessionOptions,
   RefreshErrorEventDetail,
   RefreshEventDetail,
