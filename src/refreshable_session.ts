@@ -348,8 +348,8 @@ export interface RefreshableSessionEventMap {
 export type RefreshableSessionEventListener<
   T extends keyof RefreshableSessionEventMap,
 > =
-  | ((event: RefreshableSessionEventMap[T]) => void | Promise<void>)
-  | { handleEvent(event: RefreshableSessionEventMap[T]): void | Promise<void> };
+  | ((event: RefreshableSessionEventMap[T]) => unknown)
+  | { handleEvent(event: RefreshableSessionEventMap[T]): unknown };
 
 /**
  * Options of {@linkcode RefreshableSession.prototype.refresh}.
