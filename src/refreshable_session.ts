@@ -533,10 +533,12 @@ function _destroy(value: unknown): void {
  * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
  * (your function).
  *
- * Events (`addEventListener`): `refresh` (detail
+ * Events (`addEventListener`, typed by {@linkcode RefreshableSessionEventMap}
+ * so `event.detail` needs no cast): `refresh` (detail
  * {@linkcode RefreshEventDetail}), `refresh-error`
  * ({@linkcode RefreshErrorEventDetail}) and `warning`
- * ({@linkcode WarningEventDetail}). None carries a secret.
+ * ({@linkcode WarningEventDetail}). None carries a secret; a key id appears
+ * as its last 8 characters, the part that tells keys apart.
  *
  * `Deno.inspect(session)`, `JSON.stringify(session)` and `String(session)`
  * never show a secret.
