@@ -550,6 +550,8 @@ export abstract class RefreshableSession extends EventTarget
    * @param defaults The subclass's defaults: `kind` (its class name, for
    * messages) and the region to fall back to.
    * @throws {BRSValidationError} If an option has a bad type or value, or is unknown.
+   *
+   * @internal
    */
   protected constructor(
     options: RefreshableSessionOptions,
@@ -1340,6 +1342,8 @@ export abstract class RefreshableSession extends EventTarget
    * @param inspect Deno's inspect function.
    * @param options Deno's inspect options.
    * @returns The text.
+   *
+   * @ignore
    */
   [Symbol.for("Deno.customInspect")](
     inspect: (value: unknown, options?: unknown) => string,
