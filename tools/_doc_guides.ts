@@ -160,7 +160,7 @@ export function pageHtml(
   } documentation</title>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1.0">
-  ${css}<link rel="stylesheet" href="${root}guides.css">
+  ${css}<link rel="stylesheet" href="${root}site.css">
   <script src="${root}prism.js"></script>
   <script src="${root}darkmode_toggle.js"></script>
 </head>
@@ -182,13 +182,20 @@ ${page.body}</div></main>
 `;
 }
 
-/** A few rules on top of deno doc's stylesheets, for the guide pages. */
-export const GUIDES_CSS =
-  `/* Guide pages: Markdown rendered by tools/doc_site.ts. */
-main.guide { min-width: 0; max-width: 100%; }
+/**
+ * A few rules on top of deno doc's stylesheets, for every page of the site
+ * (`site.css`). deno doc's layout lets two flex items grow to the width of
+ * the longest code line, so on a narrow screen the whole page got as wide
+ * as that line and text ran off the screen; `min-width: 0` makes code
+ * blocks scroll instead.
+ */
+export const SITE_CSS = `/* Added by tools/doc_site.ts. */
+.ddoc > div, #content, #content > main { min-width: 0; }
+.ddoc pre { max-width: 100%; }
+main.guide { max-width: 100%; }
 main.guide .markdown { max-width: 80ch; }
 main.guide .markdown h1, main.guide .markdown h2, main.guide .markdown h3 { scroll-margin-top: 4rem; }
-main.guide .markdown pre { max-width: 100%; overflow-x: auto; }
+main.guide .markdown pre { overflow-x: auto; }
 main.guide .markdown pre > code { overflow-x: auto; white-space: pre; }
 main.guide .markdown img { max-width: 100%; height: auto; }
 .tableScroll { max-width: 100%; overflow-x: auto; }

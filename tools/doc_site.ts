@@ -42,12 +42,12 @@ import {
   prependToToc,
 } from "./_doc_html.ts";
 import {
-  GUIDES_CSS,
   pageHtml,
   PAGES_DIR,
   relativePath,
   renderMarkdown,
   resolveLink,
+  SITE_CSS,
 } from "./_doc_guides.ts";
 
 /** What the site build did, for the summary line. */
@@ -165,7 +165,7 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
       href: relativePath(from, `${m.dir}index.html`),
     }));
   }
-  await Deno.writeTextFile(`${site}/guides.css`, GUIDES_CSS);
+  await Deno.writeTextFile(`${site}/site.css`, SITE_CSS);
   for (const page of pages) {
     const out = `${site}/${page.output}`;
     await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
@@ -204,6 +204,10 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
     html = dropSourceButtons(html);
     html = fixObjectDefaults(html);
     if (module.dir !== "") html = dropForeignTopSymbols(html);
+    html = html.replace(
+      "</head>",
+      `<link rel="stylesheet" href="${relativePath(path, "site.css")}"></head>`,
+    );
     const parent = parentHref(html);
     if (parent !== undefined && !/^[a-z]+:/.test(parent)) {
       const parentPath = resolveLink(path, parent);
