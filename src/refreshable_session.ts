@@ -285,7 +285,11 @@ export interface WarningEventDetail {
  * ```
  */
 export interface RefreshOptions {
-  /** Refresh even if the credentials are fresh, ignoring any backoff. @default {false} */
+  /**
+   * Refresh even if the credentials are fresh, ignoring any backoff.
+   *
+   * @default {false}
+   */
   force?: boolean;
 }
 
@@ -1220,7 +1224,7 @@ export abstract class RefreshableSession extends EventTarget
    * no per-service lists: every region of the partition).
    *
    * @param service A service name, e.g. `"s3"`.
-   * @param partition A partition name. @default {"aws"}
+   * @param partition A partition name (default `"aws"`).
    * @returns The region names.
    * @throws {BRSValidationError} If the service or partition is bad.
    *

@@ -207,6 +207,10 @@ Deno.test({
         } else {
           pages.push(p);
           statics.set(`/${p}`, staticFacts(p, html));
+          // A JSDoc tag deno doc did not read shows as text.
+          if (!p.startsWith("pages/")) {
+            assert(!html.includes("@default"), `${p} shows a raw @default`);
+          }
         }
       }
       pages.sort();

@@ -192,6 +192,8 @@ ${page.body}</div></main>
 export const SITE_CSS = `/* Added by tools/doc_site.ts. */
 .ddoc > div, #content, #content > main { min-width: 0; }
 .ddoc pre { max-width: 100%; }
+/* The usage box is one import line in a narrow column: wrap it. */
+.usageContent pre > code { white-space: pre-wrap; overflow-wrap: anywhere; }
 main.guide { max-width: 100%; }
 main.guide .markdown { max-width: 80ch; }
 main.guide .markdown h1, main.guide .markdown h2, main.guide .markdown h3 { scroll-margin-top: 4rem; }

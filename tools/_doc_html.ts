@@ -99,7 +99,8 @@ export function fixObjectDefaults(html: string): string {
     (all, open: string, value: string, close: string) => {
       const opened = value.split("{").length - value.split("}").length;
       if (opened <= 0) return all;
-      return `${open}${value.trimEnd()} ${"}".repeat(opened)}${close}`;
+      const sep = value.trim() === "{" ? "" : " ";
+      return `${open}${value.trimEnd()}${sep}${"}".repeat(opened)}${close}`;
     },
   );
 }

@@ -54,8 +54,8 @@ export interface BrowserPage {
   evaluate<T>(expression: string): Promise<T>;
   /** Sets the viewport size in CSS pixels. */
   setViewport(width: number, height: number): Promise<void>;
-  /** A PNG of the whole page at the current width. */
-  screenshot(): Promise<Uint8Array>;
+  /** A PNG of the whole page at the current width, or of the window only. */
+  screenshot(fullPage?: boolean): Promise<Uint8Array>;
 }
 
 /** A running headless chromium: close it with `await using`. */
@@ -184,10 +184,10 @@ export async function launchBrowser(timeoutMs = 30_000): Promise<Browser> {
             mobile: false,
           }, sessionId);
         },
-        async screenshot(): Promise<Uint8Array> {
+        async screenshot(fullPage = true): Promise<Uint8Array> {
           const { data } = await send("Page.captureScreenshot", {
             format: "png",
-            captureBeyondViewport: true,
+            captureBeyondViewport: fullPage,
           }, sessionId) as { data: string };
           return Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
         },
