@@ -187,11 +187,15 @@ ${page.body}</div></main>
  * (`site.css`). deno doc's layout lets two flex items grow to the width of
  * the longest code line, so on a narrow screen the whole page got as wide
  * as that line and text ran off the screen; `min-width: 0` makes code
- * blocks scroll instead.
+ * blocks scroll instead. Its sticky top bar gets an opaque background.
  */
 export const SITE_CSS = `/* Added by tools/doc_site.ts. */
 .ddoc > div, #content, #content > main { min-width: 0; }
 .ddoc pre { max-width: 100%; }
+/* deno doc's sticky top bar is 90% transparent: text scrolled under it
+   showed through the package name. */
+#topnav { background-color: #ffffff; }
+.dark #topnav { background-color: #121417; }
 /* The usage box is one import line in a narrow column: wrap it. */
 .usageContent pre > code { white-space: pre-wrap; overflow-wrap: anywhere; }
 main.guide { max-width: 100%; }
