@@ -184,6 +184,131 @@ function loadedInBrowser(page: string): boolean {
   return page.startsWith("pages/") || name.split(".").length === 2;
 }
 
+/**
+ * Reads the built site and checks it from its HTML: every redirect and
+ * link (with its anchor) has its target, every page has a title, and no
+ * JSDoc tag deno doc did not read shows as text.
+ */
+async function checkSiteHtml(dir: string): Promise<{
+  pages: string[];
+  statics: Map<string, PageFacts>;
+  html: Map<string, string>;
+}> {
+  // deno doc's `X.prototype.html` pages only redirect to `X.html`:
+  // their target must exist.
+  const pages: string[] = [];
+  const statics = new Map<string, PageFacts>();
+  const redirects = new Map<string, string>();
+  const htmlOf = new Map<string, string>();
+  for await (const p of htmlFiles(dir)) {
+    const html = await Deno.readTextFile(`${dir}/${p}`);
+    const to = /http-equiv="refresh" content="0; url=([^"]+)"/.exec(html);
+    if (to) {
+      redirects.set(p, unescapeAttr(to[1]!));
+      continue;
+    }
+    pages.push(p);
+    htmlOf.set(p, html);
+    statics.set(`/${p}`, staticFacts(p, html));
+    if (!p.startsWith("pages/")) {
+      assert(!html.includes("@default"), `${p} shows a raw @default`);
+    }
+    assert(!/href="file:/.test(html), `${p} links to the builder's disk`);
+  }
+  pages.sort();
+  for (const [p, to] of redirects) {
+    const target = new URL(to, `${SITE}${p}`).pathname.slice(1);
+    assert(pages.includes(target), `${p} redirects to a missing ${to}`);
+  }
+  assertEquals(
+    await brokenLinks(statics, SITE, dir),
+    [],
+    "Broken internal links",
+  );
+  for (const [p, f] of statics) {
+    assert(f.title.includes("@brs/session"), `${p} has no title`);
+  }
+  return { pages, statics, html: htmlOf };
+}
+
+/** The text of an HTML fragment, white space collapsed. */
+function textOf(html: string): string {
+  return unescapeAttr(html.replace(/<[^>]*>/g, " ")).replace(/\s+/g, " ")
+    .trim();
+}
+
+Deno.test("deno task doc fixes deno doc's pages and adds the guides, with no broken link", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "brs_doc_site_" });
+  try {
+    const built = await buildSite(dir);
+    assert(/wrote \d+ guide pages/.test(built), built);
+    const { pages, html } = await checkSiteHtml(dir);
+    const page = (p: string): string => {
+      const h = html.get(p);
+      if (h === undefined) throw new Error(`${p} missing`);
+      return h;
+    };
+    const usage = (p: string): string =>
+      textOf(/<div class="usageContent">[\s\S]*?<\/code>/.exec(page(p))![0])
+        .replace(/^Usage /, "");
+    // Usage lines import the package, not "." or "testing".
+    assertEquals(
+      usage("~/STSRefreshableSession.html"),
+      'import { STSRefreshableSession } from "jsr:@brs/session";',
+    );
+    assertEquals(
+      usage("testing/index.html"),
+      'import * as mod from "jsr:@brs/session/testing";',
+    );
+    assertEquals(
+      usage("cli/index.html"),
+      'import * as mod from "jsr:@brs/session/cli";',
+    );
+    // No "default" breadcrumb.
+    assertEquals(
+      textOf(
+        /<ul class="breadcrumbs">[\s\S]*?<\/ul><\/ul>/.exec(
+          page("~/STSRefreshableSession.html"),
+        )![0],
+      ),
+      "@brs/session STSRefreshableSession",
+    );
+    // The other modules' sidebars list their own symbols only.
+    for (const p of ["testing/index.html", "cli/index.html"]) {
+      const toc = /<div class="toc">[\s\S]*$/.exec(page(p))![0];
+      assert(!toc.includes("ClientCache"), `${p} lists ClientCache`);
+    }
+    // Inherited members are on the subclass's page; internals are hidden.
+    const sts = page("~/STSRefreshableSession.html");
+    for (const m of ["assumeRole", "client", "resource", "whoami", "close"]) {
+      assert(
+        new RegExp(`class="font-bold font-lg link" href="[^"]*">${m}<`)
+          .test(sts),
+        `STSRefreshableSession's page has no ${m}`,
+      );
+    }
+    const base = textOf(page("~/RefreshableSession.html"));
+    for (const internal of ["extraKeys", "customInspect"]) {
+      assert(!base.includes(internal), `${internal} is shown`);
+    }
+    // The guides are pages, linked from the index.
+    const guides = pages.filter((p) => p.startsWith("pages/"));
+    for (const g of ["README", "guide/options", "guide/cli", "guide/mfa"]) {
+      assert(guides.includes(`pages/${g}.html`), `${g} missing: ${guides}`);
+    }
+    for (const g of guides) {
+      assert(
+        page("index.html").includes(`href="${g}"`),
+        `The index does not link ${g}`,
+      );
+    }
+    // Links between guides go to the pages.
+    assert(page("pages/README.html").includes('href="guide/options.html"'));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test({
   name:
     "deno task doc builds a site whose pages load in chromium, with no broken link and no cut-off code" +
@@ -194,39 +319,7 @@ Deno.test({
     try {
       const built = await buildSite(dir);
       assert(/wrote \d+ guide pages/.test(built), built);
-      // deno doc's `X.prototype.html` pages only redirect to `X.html`:
-      // their target must exist.
-      const pages: string[] = [];
-      const statics = new Map<string, PageFacts>();
-      const redirects = new Map<string, string>();
-      for await (const p of htmlFiles(dir)) {
-        const html = await Deno.readTextFile(`${dir}/${p}`);
-        const to = /http-equiv="refresh" content="0; url=([^"]+)"/.exec(html);
-        if (to) {
-          redirects.set(p, unescapeAttr(to[1]!));
-        } else {
-          pages.push(p);
-          statics.set(`/${p}`, staticFacts(p, html));
-          // A JSDoc tag deno doc did not read shows as text.
-          if (!p.startsWith("pages/")) {
-            assert(!html.includes("@default"), `${p} shows a raw @default`);
-          }
-        }
-      }
-      pages.sort();
-      for (const [p, to] of redirects) {
-        const target = new URL(to, `${SITE}${p}`).pathname.slice(1);
-        assert(pages.includes(target), `${p} redirects to a missing ${to}`);
-      }
-      // Every page's links, from its HTML.
-      assertEquals(
-        await brokenLinks(statics, SITE, dir),
-        [],
-        "Broken internal links",
-      );
-      for (const [p, f] of statics) {
-        assert(f.title.includes("@brs/session"), `${p} has no title`);
-      }
+      const { pages, statics } = await checkSiteHtml(dir);
 
       const { server, misses } = serve(dir);
       const origin = `http://127.0.0.1:${server.addr.port}`;
@@ -295,22 +388,7 @@ Deno.test({
         );
         assertEquals(cutOff, [], "Code blocks cut off");
 
-        // The fixes are there.
-        const guides = pages.filter((p) => p.startsWith("pages/"));
-        for (
-          const g of [
-            "pages/README.html",
-            "pages/guide/options.html",
-            "pages/guide/cli.html",
-          ]
-        ) assert(guides.includes(g), `${g} missing: ${guides}`);
-        const index = facts.get("/index.html")!;
-        for (const g of guides) {
-          assert(
-            index.links.includes(`${origin}/${g}`),
-            `The index does not link ${g}`,
-          );
-        }
+        // The fixes as the browser shows them.
         await page.goto(`${origin}/~/STSRefreshableSession.html`);
         const sts = await page.evaluate<{
           crumbs: string;
@@ -331,27 +409,6 @@ Deno.test({
         ) {
           assert(sts.members.includes(m), `${m} missing: ${sts.members}`);
         }
-        await page.goto(`${origin}/~/RefreshableSession.html`);
-        const base = await page.evaluate<{ text: string }>(
-          `({ text: document.querySelector("main").textContent })`,
-        );
-        for (const internal of ["extraKeys", "customInspect"]) {
-          assert(!base.text.includes(internal), `${internal} is shown`);
-        }
-        for (const module of ["testing", "cli"]) {
-          await page.goto(`${origin}/${module}/index.html`);
-          const m = await page.evaluate<{ usage: string; sidebar: string }>(
-            `({
-              usage: document.querySelector(".usageContent code").textContent.trim(),
-              sidebar: document.querySelector(".toc").textContent,
-            })`,
-          );
-          assertEquals(
-            m.usage,
-            `import * as mod from "jsr:@brs/session/${module}";`,
-          );
-          assert(!m.sidebar.includes("ClientCache"), m.sidebar);
-        }
       } finally {
         await server.shutdown();
       }
@@ -359,4 +416,50 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("tools/doc_site.ts stops on a guide link to a missing page or heading, naming each", async () => {
+  const repo = await Deno.makeTempDir({ prefix: "brs_doc_repo_" });
+  try {
+    await Deno.mkdir(`${repo}/guide`);
+    await Deno.mkdir(`${repo}/docs`);
+    await Deno.writeTextFile(
+      `${repo}/deno.json`,
+      JSON.stringify({ name: "@x/y", exports: { ".": "./mod.ts" } }),
+    );
+    await Deno.writeTextFile(
+      `${repo}/README.md`,
+      "# y\n\nSee [a](guide/a.md#no-such-heading) and [gone](guide/gone.md).\n",
+    );
+    await Deno.writeTextFile(`${repo}/guide/a.md`, "# A\n\n## Real heading\n");
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--config=${new URL("deno.json", ROOT).pathname}`,
+        "--allow-read=.,docs/",
+        "--allow-write=docs/",
+        new URL("tools/doc_site.ts", ROOT).pathname,
+        "docs/",
+      ],
+      cwd: repo,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const stderr = new TextDecoder().decode(r.stderr);
+    assertEquals(r.code, 1, stderr);
+    assert(
+      stderr.includes(
+        "README.md links to guide/a.md#no-such-heading: guide/a.md has no heading with the id 'no-such-heading'",
+      ),
+      stderr,
+    );
+    assert(
+      stderr.includes("README.md links to guide/gone.md: no such file"),
+      stderr,
+    );
+    assertEquals([...Deno.readDirSync(`${repo}/docs`)], []);
+  } finally {
+    await Deno.remove(repo, { recursive: true });
+  }
 });

@@ -112,7 +112,14 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
   while (queue.length) {
     const source = queue.shift()!;
     if (rendered.has(source)) continue;
-    const page = await renderMarkdown(source, await Deno.readTextFile(source));
+    let markdown: string;
+    try {
+      markdown = await Deno.readTextFile(source);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) continue; // reported below
+      throw error;
+    }
+    const page = await renderMarkdown(source, markdown);
     rendered.set(source, page);
     for (const link of page.links) {
       if (link.target.endsWith(".md") && !rendered.has(link.target)) {
