@@ -91,6 +91,8 @@ interface PageFacts {
   ids: string[];
   links: string[];
   cutOff: string[];
+  /** Uncaught script errors (in the browser only). */
+  errors?: string[];
 }
 
 /** Runs in the page: its ids, its same-origin links and cut-off code. */
@@ -115,7 +117,7 @@ const PAGE_FACTS = `(() => {
         " > " + viewport + "): " + label);
     }
   }
-  return { title: document.title, ids, links, cutOff };
+  return { title: document.title, ids, links, cutOff, errors: window.__errors };
 })()`;
 
 /** Decodes the few entities deno doc writes in attributes. */
@@ -328,6 +330,7 @@ Deno.test({
         const page = await browser.newPage();
         const facts = new Map<string, PageFacts>();
         const cutOff: string[] = [];
+        const errors: string[] = [];
         for (const width of [1280, 390]) {
           await page.setViewport(width, 900);
           // Narrow screens: the guides and the index pages, where the long
@@ -345,6 +348,7 @@ Deno.test({
             });
             if (width === 1280) facts.set(`/${p}`, f);
             for (const c of f.cutOff) cutOff.push(`${p} at ${width}px: ${c}`);
+            for (const e of f.errors ?? []) errors.push(`${p}: ${e}`);
           }
           console.log(
             `chromium loaded ${set.length} of ${pages.length} pages at ${width}px in ${
@@ -387,6 +391,7 @@ Deno.test({
           "Broken internal links in the browser",
         );
         assertEquals(cutOff, [], "Code blocks cut off");
+        assertEquals(errors, [], "Script errors");
 
         // The fixes as the browser shows them.
         await page.goto(`${origin}/~/STSRefreshableSession.html`);

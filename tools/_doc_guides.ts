@@ -141,6 +141,7 @@ export function pageHtml(
   guides: NavLink[],
   modules: NavLink[],
   packageName: string,
+  themeToggle: string,
 ): string {
   const root = relativePath(page.output, "index.html").replace(
     /index\.html$/,
@@ -170,7 +171,7 @@ export function pageHtml(
     escapeHtml(packageName)
   }</a></li><li class="crumbSep">›</li><li>${
     escapeHtml(page.title)
-  }</li></ul></div></div></nav>
+  }</li></ul></div><div class="flex items-center gap-2">${themeToggle}</div></div></nav>
 <div id="content"><main class="guide"><div class="markdown">
 ${page.body}</div></main>
 <div class="toc"><div>${navBox("Guides", guides)}${navBox("Modules", modules)}${

@@ -30,6 +30,7 @@ import {
   appendToModuleDoc,
   dropForeignTopSymbols,
   dropSourceButtons,
+  elementEnd,
   escapeHtml,
   fixBreadcrumb,
   fixObjectDefaults,
@@ -173,6 +174,12 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
     }));
   }
   await Deno.writeTextFile(`${site}/site.css`, SITE_CSS);
+  // deno doc's dark-mode button, so darkmode_toggle.js works on the guides.
+  const index = await Deno.readTextFile(`${site}/index.html`);
+  const toggleAt = index.indexOf('<button id="theme-toggle"');
+  const themeToggle = toggleAt < 0
+    ? ""
+    : index.slice(toggleAt, elementEnd(index, toggleAt));
   for (const page of pages) {
     const out = `${site}/${page.output}`;
     await Deno.mkdir(out.slice(0, out.lastIndexOf("/")), { recursive: true });
@@ -183,6 +190,7 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
         guideLinks(page.output),
         moduleLinks(page.output),
         packageName,
+        themeToggle,
       ),
     );
     for (const asset of page.assets) {

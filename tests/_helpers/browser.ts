@@ -50,7 +50,10 @@ interface Pending {
 export interface BrowserPage {
   /** Loads `url` and waits for its `load` event. */
   goto(url: string): Promise<void>;
-  /** Runs `expression` in the page and returns its (JSON) value. */
+  /**
+   * Runs `expression` in the page and returns its (JSON) value. The page's
+   * uncaught errors so far are in `window.__errors`.
+   */
   evaluate<T>(expression: string): Promise<T>;
   /** Sets the viewport size in CSS pixels. */
   setViewport(width: number, height: number): Promise<void>;
@@ -146,6 +149,12 @@ export async function launchBrowser(timeoutMs = 30_000): Promise<Browser> {
         flatten: true,
       }) as { sessionId: string };
       await send("Page.enable", {}, sessionId);
+      // Every document records its uncaught errors in `__errors`.
+      await send("Page.addScriptToEvaluateOnNewDocument", {
+        source: `window.__errors = [];
+addEventListener("error", (e) => __errors.push(String(e.message)));
+addEventListener("unhandledrejection", (e) => __errors.push(String(e.reason)));`,
+      }, sessionId);
       return {
         async goto(url: string): Promise<void> {
           const r = await send("Page.navigate", { url }, sessionId);
