@@ -121,6 +121,8 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
       throw error;
     }
     const page = await renderMarkdown(source, markdown);
+    // README's heading is the package name, which the breadcrumb has already.
+    if (source === "README.md") page.title = "Overview";
     rendered.set(source, page);
     for (const link of page.links) {
       if (link.target.endsWith(".md") && !rendered.has(link.target)) {
