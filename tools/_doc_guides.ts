@@ -197,6 +197,13 @@ export const SITE_CSS = `/* Added by tools/doc_site.ts. */
    showed through the package name. */
 #topnav { background-color: #ffffff; }
 .dark #topnav { background-color: #121417; }
+/* On a phone the search box took the top bar and squeezed the breadcrumb
+   into a column of single letters: hide it there, keep crumbs on one line. */
+#topnav > div > div:first-child { min-width: 0; overflow: hidden; }
+.ddoc .breadcrumbs, .ddoc .breadcrumbs ul { display: flex; flex-wrap: nowrap; word-break: normal; min-width: 0; }
+.ddoc .breadcrumbs li { display: block; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; min-width: 0; line-height: 1.75rem; }
+.ddoc .breadcrumbs > li:first-child { flex-shrink: 0; }
+@media not all and (width >= 640px) { #searchbar { display: none !important; } }
 /* The usage box is one import line in a narrow column: wrap it. */
 .usageContent pre > code { white-space: pre-wrap; overflow-wrap: anywhere; }
 main.guide { max-width: 100%; }
@@ -207,7 +214,6 @@ main.guide .markdown pre > code { overflow-x: auto; white-space: pre; }
 main.guide .markdown img { max-width: 100%; height: auto; }
 .tableScroll { max-width: 100%; overflow-x: auto; }
 .tableScroll table { margin: 0; }
-.breadcrumbs { display: flex; gap: .5rem; align-items: center; }
-.crumbSep { color: #78716c; }
+.ddoc .breadcrumbs li.crumbSep { color: #78716c; flex-shrink: 0; overflow: visible; padding: 0 .25rem; }
 nav.guideList ul { list-style: disc; padding-left: 1.25rem; }
 `;
