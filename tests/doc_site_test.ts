@@ -275,6 +275,15 @@ Deno.test("deno task doc fixes deno doc's pages and adds the guides, with no bro
       ),
       "@brs/session STSRefreshableSession",
     );
+    // The all-symbols page names the modules by their import path.
+    assertEquals(
+      [
+        ...page("all_symbols.html").matchAll(
+          /class="link text-xl font-bold">([^<]*)</g,
+        ),
+      ].map((m) => m[1]),
+      ["@brs/session", "@brs/session/testing", "@brs/session/cli"],
+    );
     // The other modules' sidebars list their own symbols only.
     for (const p of ["testing/index.html", "cli/index.html"]) {
       const toc = /<div class="toc">[\s\S]*$/.exec(page(p))![0];

@@ -70,6 +70,23 @@ export function fixBreadcrumb(html: string): string {
 }
 
 /**
+ * Names the modules on the all-symbols page by their import path
+ * (`@brs/session/testing`): deno doc calls the main one `default` and the
+ * others by their export key.
+ */
+export function fixModuleTitles(html: string, modules: ModuleEntry[]): string {
+  return html.replace(
+    /(class="link text-xl font-bold">)([^<]*)(<\/a>)/g,
+    (all, open: string, name: string, close: string) => {
+      const m = modules.find((m) =>
+        name === "default" ? m.dir === "" : m.shortPath === name
+      );
+      return m ? `${open}${m.specifier.replace(/^jsr:/, "")}${close}` : all;
+    },
+  );
+}
+
+/**
  * Removes the "Symbols" box (the package's first five symbols, all from
  * the main module) from the pages of another module, whose own symbols the
  * page lists already.

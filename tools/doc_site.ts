@@ -33,6 +33,7 @@ import {
   elementEnd,
   escapeHtml,
   fixBreadcrumb,
+  fixModuleTitles,
   fixObjectDefaults,
   fixUsage,
   type ModuleEntry,
@@ -218,6 +219,7 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
     const module = moduleOfPage(path, modules);
     html = fixUsage(html, modules);
     html = fixBreadcrumb(html);
+    html = fixModuleTitles(html, modules);
     html = dropSourceButtons(html);
     html = fixObjectDefaults(html);
     if (module.dir !== "") html = dropForeignTopSymbols(html);
