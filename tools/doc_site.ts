@@ -145,7 +145,11 @@ export async function buildDocSite(site: string): Promise<DocSiteReport> {
         }
       } else {
         try {
-          await Deno.stat(link.target);
+          if ((await Deno.stat(link.target)).isDirectory) {
+            problems.push(
+              `${page.source} links to ${link.href}: a directory, which the site does not have`,
+            );
+          }
         } catch {
           problems.push(`${page.source} links to ${link.href}: no such file`);
         }
