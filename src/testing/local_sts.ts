@@ -39,6 +39,7 @@ import {
   _WEB_IDENTITY_FAULTS,
   type LocalWebIdentityOptions,
 } from "./_web_identity.ts";
+import { _registerRoleIssuer } from "./_role_issuer.ts";
 export type { LocalWebIdentityOptions } from "./_web_identity.ts";
 
 /**
@@ -532,6 +533,29 @@ class LocalStsServer implements LocalSts {
     this.#server = new _HttpServer(listener, {
       handle: (request) => this.#handle(request),
       problem: (problem) => this.#problem(problem),
+    });
+    _registerRoleIssuer(this, ({ roleArn, sessionName, lifetimeSeconds }) => {
+      const role = _parseRoleArn(roleArn);
+      if (!role || !/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+        throw new TypeError(
+          `Cannot issue role credentials for '${roleArn}' and session '${sessionName}'`,
+        );
+      }
+      const issued = this.#issue({
+        kind: "role",
+        roleArn,
+        partition: role.partition,
+        account: role.account,
+        roleName: role.name,
+        roleId: `AROA${_stableId(`role:${roleArn}`)}`,
+        sessionName,
+      }, lifetimeSeconds);
+      return {
+        accessKeyId: issued.AccessKeyId as string,
+        secretAccessKey: issued.SecretAccessKey as string,
+        sessionToken: issued.SessionToken as string,
+        expiration: Date.parse(issued.Expiration as string),
+      };
     });
   }
 
