@@ -25,6 +25,7 @@ import {
 } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity } from "../mod.ts";
 import { getSSOTokenFilepath } from "@smithy/shared-ini-file-loader";
+import { debianAwsCli } from "./fixtures/cli/helpers.ts";
 import {
   type LocalSso,
   type LocalSts,
@@ -642,4 +643,279 @@ Deno.test("the portal runs with --allow-net=127.0.0.1 and read/write of the temp
   } finally {
     await Deno.remove(home, { recursive: true });
   }
+});
+
+// ---- botocore: Debian's AWS CLI v2 and boto3 -------------------------------
+
+const AWS = await debianAwsCli();
+const BOTO3_PYTHON = await new Deno.Command("/usr/bin/python3", {
+  args: ["-c", "import boto3"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((out) => out.success, () => false);
+
+/**
+ * Points botocore's SSO clients at the portal. botocore from 1.31 (AWS CLI
+ * from 2.13) honours `AWS_ENDPOINT_URL_SSO`; Debian's older ones do not, so
+ * the portal's URL also goes into the SSO services' endpoint rules in the
+ * user model directory (`~/.aws/models`, read before botocore's own data).
+ * Every other https request goes to a dead proxy on 127.0.0.1, so nothing
+ * can leave the machine if a client ignores both.
+ */
+async function botocoreEnv(
+  home: string,
+  sso: LocalSso,
+): Promise<Record<string, string>> {
+  for (const service of ["sso", "sso-oidc"]) {
+    const dir = `${home}/.aws/models/${service}/2019-06-10`;
+    await Deno.mkdir(dir, { recursive: true });
+    await Deno.writeTextFile(
+      `${dir}/endpoint-rule-set-1.json`,
+      JSON.stringify({
+        version: "1.0",
+        parameters: {
+          Region: { builtIn: "AWS::Region", required: false, type: "String" },
+          UseDualStack: {
+            builtIn: "AWS::UseDualStack",
+            required: true,
+            default: false,
+            type: "Boolean",
+          },
+          UseFIPS: {
+            builtIn: "AWS::UseFIPS",
+            required: true,
+            default: false,
+            type: "Boolean",
+          },
+          Endpoint: {
+            builtIn: "SDK::Endpoint",
+            required: false,
+            type: "String",
+          },
+        },
+        rules: [{
+          conditions: [],
+          endpoint: { url: sso.url, properties: {}, headers: {} },
+          type: "endpoint",
+        }],
+      }),
+    );
+  }
+  return {
+    HOME: home,
+    PATH: "/usr/bin:/bin",
+    AWS_CONFIG_FILE: `${home}/.aws/config`,
+    AWS_SHARED_CREDENTIALS_FILE: `${home}/.aws/credentials`,
+    AWS_ENDPOINT_URL_SSO: sso.url,
+    AWS_ENDPOINT_URL_SSO_OIDC: sso.url,
+    AWS_REGION: "us-east-1",
+    AWS_DEFAULT_REGION: "us-east-1",
+    HTTPS_PROXY: "http://127.0.0.1:9",
+  };
+}
+
+async function botocoreCallerArn(
+  client: "aws" | "boto3",
+  profile: string,
+  sts: LocalSts,
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [command, ...args] = client === "aws"
+    ? [
+      AWS!,
+      "sts",
+      "get-caller-identity",
+      "--profile",
+      profile,
+      "--endpoint-url",
+      sts.url,
+      "--query",
+      "Arn",
+      "--output",
+      "text",
+    ]
+    : [
+      "/usr/bin/python3",
+      "-c",
+      "import boto3, sys; s = boto3.session.Session(profile_name=sys.argv[1]); " +
+      "print(s.client('sts', endpoint_url=sys.argv[2]).get_caller_identity()['Arn'])",
+      profile,
+      sts.url,
+    ];
+  const out = await new Deno.Command(command!, {
+    args,
+    env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout).trim(),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+for (const client of ["aws", "boto3"] as const) {
+  const missing = client === "aws"
+    ? (AWS
+      ? ""
+      : " (ignored: needs Debian's awscli; apt-get install -y awscli)")
+    : (BOTO3_PYTHON
+      ? ""
+      : " (ignored: /usr/bin/python3 has no boto3; apt-get install -y python3-boto3)");
+  Deno.test({
+    name: `${
+      client === "aws" ? "the AWS CLI v2" : "boto3"
+    } gets SSO role credentials from the portal for legacy and sso_session profiles, and maps its errors${missing}`,
+    ignore: missing !== "",
+    async fn(): Promise<void> {
+      await using sts = await startLocalSts();
+      await using sso = await startLocalSso({ sts, userName: "bob" });
+      await using fixture = await SsoHome.create(sso, sts);
+      const env = await botocoreEnv(fixture.home, sso);
+      await sso.login({ home: fixture.home });
+      await sso.login({ home: fixture.home, sessionName: fixture.session });
+      const role = sso.roleArn(sts.accountId, "AdministratorAccess").split("/")
+        .at(-1);
+      for (const profile of ["legacy", "modern"]) {
+        const run = await botocoreCallerArn(client, profile, sts, env);
+        assertEquals(run.code, 0, run.stderr);
+        assertEquals(
+          run.stdout,
+          `arn:aws:sts::${sts.accountId}:assumed-role/${role}/bob`,
+        );
+      }
+      assertEquals(sso.calls.GetRoleCredentials, 2);
+      sso.expireToken();
+      if (client === "aws") {
+        // The AWS CLI keeps the role credentials in ~/.aws/cli/cache until
+        // they expire: no portal call while they are fresh.
+        assertEquals(
+          (await botocoreCallerArn(client, "legacy", sts, env)).code,
+          0,
+        );
+        assertEquals(sso.calls.GetRoleCredentials, 2);
+        await Deno.remove(`${fixture.home}/.aws/cli/cache`, {
+          recursive: true,
+        });
+      }
+      const refused = await botocoreCallerArn(client, "legacy", sts, env);
+      assertNotEquals(refused.code, 0);
+      // The AWS CLI turns the portal's UnauthorizedException into its own
+      // advice; boto3 shows the error as it came.
+      assertStringIncludes(
+        refused.stderr,
+        client === "aws"
+          ? "The SSO session associated with this profile has expired or is otherwise invalid. To refresh this SSO session run aws sso login with the corresponding profile."
+          : "An error occurred (UnauthorizedException) when calling the GetRoleCredentials operation: Session token not found or invalid",
+      );
+      assertEquals(sso.calls.GetRoleCredentials, 3);
+    },
+  });
+}
+
+Deno.test({
+  name: `the AWS CLI v2's own 'aws sso' commands read the portal's replies${
+    AWS ? "" : " (ignored: needs Debian's awscli; apt-get install -y awscli)"
+  }`,
+  ignore: !AWS,
+  async fn(): Promise<void> {
+    await using sts = await startLocalSts();
+    await using sso = await startLocalSso({
+      sts,
+      accounts: { [sts.accountId]: ["Admin", "ReadOnly"] },
+    });
+    const home = await Deno.makeTempDir({ prefix: "brs-sso-cli-" });
+    try {
+      // The token goes in a file, not in the process arguments.
+      const input = `${home}/token.json`;
+      await Deno.writeTextFile(
+        input,
+        JSON.stringify({ accessToken: sso.mintToken().accessToken }),
+        { mode: 0o600 },
+      );
+      const run = (args: string[]): Promise<Deno.CommandOutput> =>
+        new Deno.Command(AWS!, {
+          args: [
+            "sso",
+            ...args,
+            "--cli-input-json",
+            `file://${input}`,
+            "--endpoint-url",
+            sso.url,
+            "--region",
+            sso.region,
+            "--output",
+            "json",
+          ],
+          env: { HOME: home, PATH: "/usr/bin:/bin" },
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const aws = async (...args: string[]): Promise<unknown> => {
+        const out = await run(args);
+        assert(out.success, new TextDecoder().decode(out.stderr));
+        return JSON.parse(new TextDecoder().decode(out.stdout));
+      };
+      const forbidden = await run([
+        "get-role-credentials",
+        "--role-name",
+        "Admin",
+        "--account-id",
+        "999988887777",
+      ]);
+      assertStringIncludes(
+        new TextDecoder().decode(forbidden.stderr),
+        "An error occurred (ForbiddenException) when calling the GetRoleCredentials operation: No access",
+      );
+      assertEquals(await aws("list-accounts"), {
+        accountList: [{
+          accountId: sts.accountId,
+          accountName: `account-${sts.accountId}`,
+          emailAddress: `aws+${sts.accountId}@example.com`,
+        }],
+      });
+      assertEquals(
+        await aws("list-account-roles", "--account-id", sts.accountId),
+        {
+          roleList: [
+            { roleName: "Admin", accountId: sts.accountId },
+            { roleName: "ReadOnly", accountId: sts.accountId },
+          ],
+        },
+      );
+      const reply = await aws(
+        "get-role-credentials",
+        "--role-name",
+        "ReadOnly",
+        "--account-id",
+        sts.accountId,
+      ) as {
+        roleCredentials: {
+          accessKeyId: string;
+          secretAccessKey: string;
+          sessionToken: string;
+          expiration: number;
+        };
+      };
+      // Milliseconds since the epoch, as the real portal sends it.
+      assert(
+        Math.abs(reply.roleCredentials.expiration - Date.now() - 3600_000) <
+          60_000,
+      );
+      assertMatch(
+        (await callerArn(sts, {
+          accessKeyId: reply.roleCredentials.accessKeyId,
+          secretAccessKey: reply.roleCredentials.secretAccessKey,
+          sessionToken: reply.roleCredentials.sessionToken,
+        }))!,
+        /assumed-role\/AWSReservedSSO_ReadOnly_[0-9a-f]{16}\//,
+      );
+    } finally {
+      await Deno.remove(home, { recursive: true });
+    }
+  },
 });
