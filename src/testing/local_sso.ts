@@ -13,6 +13,7 @@ import {
   type _Reply,
 } from "./_http.ts";
 import { type _RoleIssuer, _roleIssuerOf } from "./_role_issuer.ts";
+import { _FaultQueue, _pushCapped, _sleepUnlessAborted } from "./_faults.ts";
 import type { LocalSts } from "./local_sts.ts";
 import { writeSsoTokenCache } from "./sso_token_cache.ts";
 
@@ -321,13 +322,13 @@ const OPERATIONS = [
 ] as const;
 type Operation = typeof OPERATIONS[number];
 
-const FAULT_KINDS: ReadonlySet<string> = new Set([
+const FAULT_KINDS: readonly LocalSsoFault["kind"][] = [
   "throttle",
   "server-error",
   "outage",
   "drop",
   "hang",
-]);
+];
 
 const PORTAL_ERROR_NAMESPACE =
   "http://internal.amazon.com/coral/com.amazon.switchboard.portal/";
@@ -621,7 +622,12 @@ class LocalSsoServer implements LocalSso {
   readonly #refreshTokens = new Map<string, string>();
   /** Client id to its secret and expiry (ms). */
   readonly #clients = new Map<string, { secret: string; expiresAt: number }>();
-  #faults: { fault: LocalSsoFault; remaining: number }[] = [];
+  readonly #faults = new _FaultQueue(
+    FAULT_KINDS,
+    "operations",
+    OPERATIONS.join(", "),
+    (name: string) => (OPERATIONS as readonly string[]).includes(name),
+  );
   #latencyMs: number;
 
   constructor(listener: Deno.Listener, config: ServerConfig) {
@@ -740,53 +746,14 @@ class LocalSsoServer implements LocalSso {
   }
 
   injectFault(fault: LocalSsoFault): void {
-    if (typeof fault !== "object" || fault === null) {
-      throw new TypeError(
-        `Cannot inject fault as it must be an object: got ${String(fault)}`,
-      );
-    }
-    if (!FAULT_KINDS.has(fault.kind)) {
-      throw new TypeError(
-        `Cannot inject fault as 'kind' must be one of ${
-          [...FAULT_KINDS].join(", ")
-        }: got ${String(fault.kind)}`,
-      );
-    }
-    if (
-      fault.times !== undefined &&
-      (!Number.isInteger(fault.times) || fault.times < 1)
-    ) {
-      throw new TypeError(
-        `Cannot inject fault as 'times' must be an integer >= 1 or undefined: got ${
-          String(fault.times)
-        }`,
-      );
-    }
-    if (
-      fault.operations !== undefined &&
-      (!Array.isArray(fault.operations) ||
-        fault.operations.some((o) =>
-          !(OPERATIONS as readonly string[]).includes(o)
-        ))
-    ) {
-      throw new TypeError(
-        `Cannot inject fault as 'operations' must be an array of ${
-          OPERATIONS.join(", ")
-        } or undefined`,
-      );
-    }
-    this.#faults.push({
-      fault: {
-        ...fault,
-        operations: fault.operations ? [...fault.operations] : undefined,
-      },
-      remaining: fault.times ?? Infinity,
-    });
-    if (fault.kind === "drop") this.#server.closeIdle();
+    const kind = this.#faults.add(fault);
+    // A client may silently retry a request dropped on a reused keep-alive
+    // connection: make the next requests come on fresh connections.
+    if (kind === "drop") this.#server.closeIdle();
   }
 
   clearFaults(): void {
-    this.#faults = [];
+    this.#faults.clear();
   }
 
   resetCalls(): void {
@@ -849,11 +816,6 @@ class LocalSsoServer implements LocalSso {
 
   // ---- request handling --------------------------------------------------
 
-  #record(record: LocalSsoRequestRecord): void {
-    this.#requests.push(record);
-    if (this.#requests.length > 11_000) this.#requests.splice(0, 1_000);
-  }
-
   #headers(requestId: string, errorCode?: string): [string, string][] {
     const headers: [string, string][] = [
       ["x-amzn-RequestId", requestId],
@@ -876,7 +838,7 @@ class LocalSsoServer implements LocalSso {
       : problem.reason === "chunked"
       ? "You must provide the Content-Length HTTP header."
       : "The HTTP request could not be parsed.";
-    this.#record({
+    _pushCapped(this.#requests, {
       operation: "",
       status: problem.status,
       errorCode: "InvalidRequestException",
@@ -919,39 +881,25 @@ class LocalSsoServer implements LocalSso {
       };
     }
     if (this.#latencyMs > 0) {
-      const finished = await this.#sleep(this.#latencyMs);
+      const finished = await _sleepUnlessAborted(
+        this.#server.signal,
+        this.#latencyMs,
+      );
       if (!finished) return { kind: "drop" };
     }
     record.status = outcome.special ? 0 : outcome.status;
     if (outcome.errorCode) record.errorCode = outcome.errorCode;
     if (outcome.fault) record.fault = outcome.fault;
     record.at = Date.now();
-    this.#record(record);
+    _pushCapped(this.#requests, record);
     if (outcome.special) return { kind: outcome.special };
     return {
       kind: "reply",
       status: outcome.status,
       headers: this.#headers(requestId, outcome.errorCode),
       body: outcome.body,
-      close: this.#faults.some((f) => f.fault.kind === "drop"),
+      close: this.#faults.has("drop"),
     };
-  }
-
-  /** Waits `ms`; resolves `false` if the portal closed first. */
-  #sleep(ms: number): Promise<boolean> {
-    const signal = this.#server.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
   }
 
   #operation(method: string, path: string): Operation | undefined {
@@ -982,7 +930,7 @@ class LocalSsoServer implements LocalSso {
     record.operation = operation;
     this.#calls[operation]++;
     this.#calls.total++;
-    const fault = this.#takeFault(operation);
+    const fault = this.#faults.take(operation);
     if (fault) return this.#faultOutcome(fault);
     const query = url.searchParams;
     switch (operation) {
@@ -1130,19 +1078,6 @@ class LocalSsoServer implements LocalSso {
 
   #ok(result: Record<string, unknown>): Outcome {
     return { status: 200, body: JSON.stringify(result) };
-  }
-
-  #takeFault(operation: string): LocalSsoFault["kind"] | undefined {
-    const index = this.#faults.findIndex((f) =>
-      f.remaining > 0 &&
-      (f.fault.operations === undefined ||
-        f.fault.operations.includes(operation))
-    );
-    if (index < 0) return undefined;
-    const entry = this.#faults[index]!;
-    entry.remaining--;
-    if (entry.remaining <= 0) this.#faults.splice(index, 1);
-    return entry.fault.kind;
   }
 
   #faultOutcome(kind: LocalSsoFault["kind"]): Outcome {
