@@ -26,6 +26,7 @@ import {
 import type { AwsCredentialIdentity } from "../mod.ts";
 import { getSSOTokenFilepath } from "@smithy/shared-ini-file-loader";
 import { debianAwsCli } from "./fixtures/cli/helpers.ts";
+import { IS_ROOT } from "./_helpers/tools.ts";
 import {
   type LocalSso,
   type LocalSts,
@@ -538,6 +539,49 @@ Deno.test("writeSsoTokenCache replaces a link planted at the file's name and ref
   } finally {
     await Deno.remove(home, { recursive: true });
     await Deno.remove(victim);
+  }
+});
+
+Deno.test("writeSsoTokenCache refuses a world-writable cache directory, a directory at the file's name and one owned by another user", async () => {
+  const home = await Deno.makeTempDir({ prefix: "brs-sso-cache-" });
+  try {
+    const options = {
+      home,
+      startUrl: "https://example.awsapps.com/start",
+      region: "us-east-1",
+      accessToken: "aoa-token",
+      expiresAt: new Date(Date.now() + 3600_000),
+    };
+    const path = await writeSsoTokenCache(options);
+    const cache = `${home}/.aws/sso/cache`;
+    await Deno.chmod(cache, 0o777);
+    await assertRejects(
+      () => writeSsoTokenCache(options),
+      TypeError,
+      `'${cache}' is writable by every user: chmod o-w it`,
+    );
+    await Deno.chmod(cache, 0o700);
+    await Deno.remove(path);
+    await Deno.mkdir(path);
+    await assertRejects(
+      () => writeSsoTokenCache(options),
+      TypeError,
+      `'${path}' is a directory: remove it`,
+    );
+    await Deno.remove(path);
+    if (IS_ROOT) {
+      // Root writing into a directory that "nobody" could swap files in.
+      await Deno.chown(`${home}/.aws/sso`, 65534, 65534);
+      await assertRejects(
+        () => writeSsoTokenCache(options),
+        TypeError,
+        `'${home}/.aws/sso' is owned by another user (uid 65534)`,
+      );
+    }
+    // Nothing was left behind by the refused writes.
+    assertEquals([...Deno.readDirSync(cache)], []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
 });
 

@@ -88,17 +88,31 @@ async function sha1Hex(text: string): Promise<string> {
     .join("");
 }
 
-/** Creates `path` (mode 0700) unless it is there; refuses anything but a real directory. */
-async function ensureDirectory(path: string): Promise<void> {
+/** Creates `path` (mode 0700) unless it is there; returns what is there then. */
+async function ensureDirectory(path: string): Promise<Deno.FileInfo> {
   try {
     await Deno.mkdir(path, { mode: 0o700 });
   } catch (error) {
     if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
   }
-  const info = await Deno.lstat(path);
+  return await Deno.lstat(path);
+}
+
+/** Refuses a directory another user could plant or swap files in. */
+function checkDirectory(path: string, info: Deno.FileInfo, uid: number): void {
   if (!info.isDirectory) {
     throw new TypeError(
       `Cannot write SSO token cache as '${path}' is not a directory (a link or a file is there): remove it`,
+    );
+  }
+  if (info.uid !== null && info.uid !== uid) {
+    throw new TypeError(
+      `Cannot write SSO token cache as '${path}' is owned by another user (uid ${info.uid}): use a home directory of your own`,
+    );
+  }
+  if (info.mode !== null && (info.mode & 0o002) !== 0) {
+    throw new TypeError(
+      `Cannot write SSO token cache as '${path}' is writable by every user: chmod o-w it`,
     );
   }
 }
@@ -116,7 +130,8 @@ async function ensureDirectory(path: string): Promise<void> {
  *
  * The file is written to a temporary name and renamed into place, so a link
  * planted at the final name is replaced, never followed; a link or a file
- * where a directory belongs is refused.
+ * where a directory belongs, and a directory owned by another user or
+ * writable by every user, are refused.
  *
  * Use it with a temporary home directory in tests (set `HOME` for the code
  * under test); `LocalSso.login()` mints a token of a local portal and calls
@@ -126,7 +141,7 @@ async function ensureDirectory(path: string): Promise<void> {
  *
  * @param options The home directory, the session name or start URL, and the token's fields.
  * @returns The path of the file written.
- * @throws {TypeError} If a field is missing or invalid, or a link or a file is where a directory belongs.
+ * @throws {TypeError} If a field is missing or invalid, a link or a file is where a directory belongs, or a directory is another user's or writable by every user.
  *
  * @example Usage
  * ```ts
@@ -200,14 +215,44 @@ export async function writeSsoTokenCache(
       `${JSON.stringify(name)}: ${JSON.stringify(value)}`
     ).join(", ")
   }}`;
+  const dirs: [string, Deno.FileInfo][] = [];
   let dir = home.replace(/\/+$/, "") || "/";
   for (const part of [".aws", "sso", "cache"]) {
     dir = `${dir === "/" ? "" : dir}/${part}`;
-    await ensureDirectory(dir);
+    const info = await ensureDirectory(dir);
+    if (!info.isDirectory) checkDirectory(dir, info, -1);
+    dirs.push([dir, info]);
   }
   const path = `${dir}/${await sha1Hex(key)}.json`;
+  const existing = await Deno.lstat(path).catch(() => undefined);
+  if (existing?.isDirectory) {
+    throw new TypeError(
+      `Cannot write SSO token cache as '${path}' is a directory: remove it`,
+    );
+  }
+  // Created new (never through a link) and written through the same handle;
+  // its owner is who we are (no --allow-sys needed to ask).
   const temporary = `${dir}/.${crypto.randomUUID()}.tmp`;
-  await Deno.writeTextFile(temporary, text, { createNew: true, mode: 0o600 });
+  const file = await Deno.open(temporary, {
+    write: true,
+    createNew: true,
+    mode: 0o600,
+  });
+  try {
+    const { uid } = await file.stat();
+    if (uid !== null) {
+      for (const [name, info] of dirs) checkDirectory(name, info, uid);
+    }
+    const bytes = new TextEncoder().encode(text);
+    for (let written = 0; written < bytes.length;) {
+      written += await file.write(bytes.subarray(written));
+    }
+  } catch (error) {
+    file.close();
+    await Deno.remove(temporary).catch(() => {});
+    throw error;
+  }
+  file.close();
   try {
     await Deno.rename(temporary, path);
   } catch (error) {
