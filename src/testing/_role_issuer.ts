@@ -1,9 +1,9 @@
 /**
  * Private link between the local STS endpoint and the services beside it
- * (the local IAM Identity Center portal): a service that hands out role
- * credentials registers nothing; the local STS registers a function that
- * issues temporary keys it will then accept, without an HTTP call and
- * without counting an STS action.
+ * (the local IAM Identity Center portal): each local STS registers a
+ * function that issues temporary keys it will then accept, without an HTTP
+ * call and without counting an STS action; a service given the STS handle
+ * looks that function up.
  *
  * @module
  */
