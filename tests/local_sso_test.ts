@@ -832,6 +832,34 @@ for (const client of ["aws", "boto3"] as const) {
         );
       }
       assertEquals(sso.calls.GetRoleCredentials, 2);
+      if (client === "aws") {
+        // What a credential_process consumer gets from the AWS CLI.
+        const out = await new Deno.Command(AWS!, {
+          args: [
+            "configure",
+            "export-credentials",
+            "--profile",
+            "modern",
+            "--format",
+            "process",
+          ],
+          env,
+          clearEnv: true,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        assert(out.success, new TextDecoder().decode(out.stderr));
+        const exported = JSON.parse(new TextDecoder().decode(out.stdout));
+        assertEquals(exported.Version, 1);
+        assertEquals(
+          await callerArn(sts, {
+            accessKeyId: exported.AccessKeyId,
+            secretAccessKey: exported.SecretAccessKey,
+            sessionToken: exported.SessionToken,
+          }),
+          `arn:aws:sts::${sts.accountId}:assumed-role/${role}/bob`,
+        );
+      }
       sso.expireToken();
       if (client === "aws") {
         // The AWS CLI keeps the role credentials in ~/.aws/cli/cache until
