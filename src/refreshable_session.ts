@@ -285,7 +285,11 @@ export interface WarningEventDetail {
  * ```
  */
 export interface RefreshOptions {
-  /** Refresh even if the credentials are fresh, ignoring any backoff. @default {false} */
+  /**
+   * Refresh even if the credentials are fresh, ignoring any backoff.
+   *
+   * @default {false}
+   */
   force?: boolean;
 }
 
@@ -550,6 +554,8 @@ export abstract class RefreshableSession extends EventTarget
    * @param defaults The subclass's defaults: `kind` (its class name, for
    * messages) and the region to fall back to.
    * @throws {BRSValidationError} If an option has a bad type or value, or is unknown.
+   *
+   * @internal
    */
   protected constructor(
     options: RefreshableSessionOptions,
@@ -1218,7 +1224,7 @@ export abstract class RefreshableSession extends EventTarget
    * no per-service lists: every region of the partition).
    *
    * @param service A service name, e.g. `"s3"`.
-   * @param partition A partition name. @default {"aws"}
+   * @param partition A partition name (default `"aws"`).
    * @returns The region names.
    * @throws {BRSValidationError} If the service or partition is bad.
    *
@@ -1340,6 +1346,8 @@ export abstract class RefreshableSession extends EventTarget
    * @param inspect Deno's inspect function.
    * @param options Deno's inspect options.
    * @returns The text.
+   *
+   * @ignore
    */
   [Symbol.for("Deno.customInspect")](
     inspect: (value: unknown, options?: unknown) => string,

@@ -47,20 +47,42 @@ export interface LocalSsoOptions {
    * the portal hands out: they sign requests to it like keys it issued.
    */
   sts: LocalSts;
-  /** The TCP port on 127.0.0.1; `0` picks a free one. @default {0} */
+  /**
+   * The TCP port on 127.0.0.1; `0` picks a free one.
+   *
+   * @default {0}
+   */
   port?: number;
-  /** The portal's region (`sso_region`). @default {"us-east-1"} */
+  /**
+   * The portal's region (`sso_region`).
+   *
+   * @default {"us-east-1"}
+   */
   region?: string;
-  /** The portal's start URL (`sso_start_url`). @default {"https://brs-local.awsapps.com/start"} */
+  /**
+   * The portal's start URL (`sso_start_url`).
+   *
+   * @default {"https://brs-local.awsapps.com/start"}
+   */
   startUrl?: string;
   /**
    * The accounts the signed-in user may use: 12-digit account id to the
-   * names of its permission sets (roles). @default {{ [sts.accountId]: ["AdministratorAccess"] }}
+   * names of its permission sets (roles).
+   *
+   * @default {{ [sts.accountId]: ["AdministratorAccess"] }}
    */
   accounts?: Record<string, string[]>;
-  /** The signed-in user's name: the role session name of the credentials. @default {"brs-local-user"} */
+  /**
+   * The signed-in user's name: the role session name of the credentials.
+   *
+   * @default {"brs-local-user"}
+   */
   userName?: string;
-  /** Seconds a minted access token lives. @default {28800} (8 hours, as IAM Identity Center) */
+  /**
+   * Seconds a minted access token lives (8 hours, as in IAM Identity Center).
+   *
+   * @default {28800}
+   */
   tokenLifetimeSeconds?: number;
   /**
    * Seconds the role credentials live (the permission set's session
@@ -68,7 +90,11 @@ export interface LocalSsoOptions {
    * @default {the local STS's `credentialLifetimeSeconds`, else 3600}
    */
   credentialLifetimeSeconds?: number;
-  /** Milliseconds added before every reply. @default {0} */
+  /**
+   * Milliseconds added before every reply.
+   *
+   * @default {0}
+   */
   latencyMs?: number;
 }
 
@@ -99,9 +125,17 @@ export interface LocalSsoFault {
    * - `"hang"`: no reply until the client gives up or the portal closes
    */
   kind: "throttle" | "server-error" | "outage" | "drop" | "hang";
-  /** How many matching requests it hits. @default {undefined} (until {@linkcode LocalSso.clearFaults}) */
+  /**
+   * How many matching requests it hits; when unset, every one until {@linkcode LocalSso.clearFaults}.
+   *
+   * @default {undefined}
+   */
   times?: number;
-  /** The operations it hits, e.g. `["GetRoleCredentials"]`. @default {undefined} (all) */
+  /**
+   * The operations it hits, e.g. `["GetRoleCredentials"]`; when unset, all of them.
+   *
+   * @default {undefined}
+   */
   operations?: string[];
 }
 

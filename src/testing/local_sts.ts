@@ -67,28 +67,56 @@ export type { LocalWebIdentityOptions } from "./_web_identity.ts";
  * ```
  */
 export interface LocalStsOptions {
-  /** The TCP port on 127.0.0.1; `0` picks a free one. @default {0} */
+  /**
+   * The TCP port on 127.0.0.1; `0` picks a free one.
+   *
+   * @default {0}
+   */
   port?: number;
-  /** The account of the base user (12 digits). @default {"123456789012"} */
+  /**
+   * The account of the base user (12 digits).
+   *
+   * @default {"123456789012"}
+   */
   accountId?: string;
-  /** The long-term key of the base user. @default {a random `AKIA...` key per server} */
+  /**
+   * The long-term key of the base user.
+   *
+   * @default {a random AKIA... key per server}
+   */
   baseCredentials?: { accessKeyId: string; secretAccessKey: string };
-  /** The base user's name: `arn:aws:iam::ACCOUNT:user/NAME`. @default {"brs-local"} */
+  /**
+   * The base user's name: `arn:aws:iam::ACCOUNT:user/NAME`.
+   *
+   * @default {"brs-local"}
+   */
   baseUserName?: string;
   /**
    * When set, every issued credential lives this many seconds, whatever
    * `DurationSeconds` asked for, and any positive `DurationSeconds` is
-   * accepted (AWS's minimum is 900). @default {undefined}
+   * accepted (AWS's minimum is 900).
+   *
+   * @default {undefined}
    */
   credentialLifetimeSeconds?: number;
-  /** Milliseconds added before every reply. @default {0} */
+  /**
+   * Milliseconds added before every reply.
+   *
+   * @default {0}
+   */
   latencyMs?: number;
   /**
    * MFA devices: serial number (ARN or id) to base32 TOTP secret (RFC 6238,
-   * 30 s steps, 6 digits, SHA-1). @default {{}}
+   * 30 s steps, 6 digits, SHA-1).
+   *
+   * @default {{}}
    */
   mfaDevices?: Record<string, string>;
-  /** Role ARNs that can only be assumed with MFA; `["*"]` means every role. @default {[]} */
+  /**
+   * Role ARNs that can only be assumed with MFA; `["*"]` means every role.
+   *
+   * @default {[]}
+   */
   mfaRequiredRoles?: string[];
   /**
    * Seconds the server's clock is off: the `Date` header and every
@@ -99,7 +127,10 @@ export interface LocalStsOptions {
   /**
    * When set, requests signed more than this many seconds away from the
    * server's (skewed) clock are refused with `SignatureDoesNotMatch`
-   * ("Signature expired"), as AWS does with 900. @default {undefined} (not checked)
+   * ("Signature expired"), as AWS does with 900; when unset, the time of a
+   * signature is not checked.
+   *
+   * @default {undefined}
    */
   maxRequestSkewSeconds?: number;
   /**
@@ -173,9 +204,17 @@ export interface LocalStsFault {
     | "invalid-identity-token"
     | "idp-communication-error"
     | "idp-rejected-claim";
-  /** How many matching requests it hits. @default {undefined} (until {@linkcode LocalSts.clearFaults}) */
+  /**
+   * How many matching requests it hits; when unset, every one until {@linkcode LocalSts.clearFaults}.
+   *
+   * @default {undefined}
+   */
   times?: number;
-  /** The actions it hits, e.g. `["AssumeRole"]`. @default {undefined} (all) */
+  /**
+   * The actions it hits, e.g. `["AssumeRole"]`; when unset, all of them.
+   *
+   * @default {undefined}
+   */
   actions?: string[];
 }
 

@@ -34,7 +34,9 @@ export interface WriteSsoTokenCacheOptions {
    * The `sso_session` name of an `[sso-session NAME]` section: the file name
    * is the SHA-1 of it. Leave it out for a legacy profile (`sso_start_url`
    * in the profile itself): the file name is then the SHA-1 of the start
-   * URL. @default {undefined}
+   * URL.
+   *
+   * @default {undefined}
    */
   sessionName?: string;
   /** `startUrl`: the portal's start URL (`sso_start_url`). */
@@ -45,16 +47,31 @@ export interface WriteSsoTokenCacheOptions {
   accessToken: string;
   /** `expiresAt`: when the access token expires (written as `2024-01-02T03:04:05Z`). */
   expiresAt: Date;
-  /** `clientId` of the OIDC client registration. @default {undefined} (left out) */
+  /**
+   * `clientId` of the OIDC client registration; left out of the file when unset.
+   *
+   * @default {undefined}
+   */
   clientId?: string;
-  /** `clientSecret` of the OIDC client registration. @default {undefined} (left out) */
+  /**
+   * `clientSecret` of the OIDC client registration; left out of the file when unset.
+   *
+   * @default {undefined}
+   */
   clientSecret?: string;
-  /** `registrationExpiresAt`: when the client registration expires. @default {undefined} (left out) */
+  /**
+   * `registrationExpiresAt`: when the client registration expires; left out of the file when unset.
+   *
+   * @default {undefined}
+   */
   registrationExpiresAt?: Date;
   /**
    * `refreshToken`: what the SDKs trade for a new access token (OIDC
    * `CreateToken`) when this one is within 5 minutes of expiry. The AWS CLI
-   * writes it for `sso_session` profiles only. @default {undefined} (left out)
+   * writes it for `sso_session` profiles only. Left out of the file when
+   * unset.
+   *
+   * @default {undefined}
    */
   refreshToken?: string;
 }
