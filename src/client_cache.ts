@@ -833,7 +833,11 @@ export class ClientCache<V = unknown> implements Iterable<[string, V]> {
     };
   }
 
-  /** `Deno.inspect()` shows the policy, size and `maxSize`, not the values. */
+  /**
+   * `Deno.inspect()` shows the policy, size and `maxSize`, not the values.
+   *
+   * @ignore
+   */
   [Symbol.for("Deno.customInspect")](
     inspect: (value: unknown, options?: unknown) => string,
     options: unknown,

@@ -29,9 +29,17 @@ export interface FileCacheOptions {
    * @default {500}
    */
   deadLockGraceMs?: number;
-  /** How often a waiting process looks at the lock and the cache again. @default {40} */
+  /**
+   * How often a waiting process looks at the lock and the cache again.
+   *
+   * @default {40}
+   */
   pollIntervalMs?: number;
-  /** Wall-clock time in milliseconds since the epoch. @default {Date.now} */
+  /**
+   * Wall-clock time in milliseconds since the epoch.
+   *
+   * @default {Date.now}
+   */
   now?: () => number;
 }
 

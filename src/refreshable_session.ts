@@ -362,7 +362,11 @@ export type RefreshableSessionEventListener<
  * ```
  */
 export interface RefreshOptions {
-  /** Refresh even if the credentials are fresh, ignoring any backoff. @default {false} */
+  /**
+   * Refresh even if the credentials are fresh, ignoring any backoff.
+   *
+   * @default {false}
+   */
   force?: boolean;
 }
 
@@ -629,6 +633,8 @@ export abstract class RefreshableSession extends EventTarget
    * @param defaults The subclass's defaults: `kind` (its class name, for
    * messages) and the region to fall back to.
    * @throws {BRSValidationError} If an option has a bad type or value, or is unknown.
+   *
+   * @internal
    */
   protected constructor(
     options: RefreshableSessionOptions,
@@ -1453,7 +1459,7 @@ export abstract class RefreshableSession extends EventTarget
    * `aws-global`.
    *
    * @param service A service name, e.g. `"s3"`.
-   * @param partition A partition name. @default {"aws"}
+   * @param partition A partition name (default `"aws"`).
    * @param options `allowNonRegional`: also list the global endpoints.
    * @returns The region names, sorted.
    * @throws {BRSValidationError} If the service, partition or options are bad.
@@ -1622,6 +1628,8 @@ export abstract class RefreshableSession extends EventTarget
    * @param inspect Deno's inspect function.
    * @param options Deno's inspect options.
    * @returns The text.
+   *
+   * @ignore
    */
   [Symbol.for("Deno.customInspect")](
     inspect: (value: unknown, options?: unknown) => string,

@@ -24,9 +24,17 @@ import type { STSClientConfig as _SdkSTSClientConfig } from "@aws-sdk/client-sts
 export interface AssumeRoleConfig {
   /** The ARN of the IAM role to assume, e.g. `arn:aws:iam::123456789012:role/app` (any partition). */
   RoleArn: string;
-  /** The session name: 2-64 characters of `[\w+=,.@-]`. @default {"brs-session"} */
+  /**
+   * The session name: 2-64 characters of `[\w+=,.@-]`.
+   *
+   * @default {"brs-session"}
+   */
   RoleSessionName?: string;
-  /** Lifetime of the credentials in seconds, 900-43200. @default {3600} (STS's default) */
+  /**
+   * Lifetime of the credentials in seconds, 900-43200 (3600 is STS's default).
+   *
+   * @default {3600}
+   */
   DurationSeconds?: number;
   /** The external id the role's trust policy asks for. */
   ExternalId?: string;
@@ -162,9 +170,17 @@ export interface Clock {
  * ```
  */
 export interface CacheOptions {
-  /** Which entry leaves first when the cache is full. @default {"LRU"} */
+  /**
+   * Which entry leaves first when the cache is full.
+   *
+   * @default {"LRU"}
+   */
   evictionPolicy?: "LRU" | "LFU";
-  /** The most entries kept; `undefined` is unbounded, `0` turns caching off. @default {undefined} */
+  /**
+   * The most entries kept; `undefined` is unbounded, `0` turns caching off.
+   *
+   * @default {undefined}
+   */
   maxSize?: number;
 }
 

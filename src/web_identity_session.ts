@@ -64,14 +64,22 @@ import {
  * ```
  */
 export interface WebIdentityConfig {
-  /** The role to assume. @default {the `AWS_ROLE_ARN` environment variable} */
+  /**
+   * The role to assume.
+   *
+   * @default {the AWS_ROLE_ARN environment variable}
+   */
   RoleArn?: string;
   /**
    * The session name: 2-64 characters of `[\w+=,.@-]`.
    * @default {the `AWS_ROLE_SESSION_NAME` environment variable, else "brs-session"}
    */
   RoleSessionName?: string;
-  /** Lifetime of the credentials in seconds, 900-43200. @default {3600} (STS's default) */
+  /**
+   * Lifetime of the credentials in seconds, 900-43200 (3600 is STS's default).
+   *
+   * @default {3600}
+   */
   DurationSeconds?: number;
   /** An inline session policy (JSON). */
   Policy?: string;

@@ -230,6 +230,7 @@ Deno.test("guide/permissions.md: every entry point runs with exactly its flags a
       },
       "client()": { run: program("module_helpers.ts", keys) },
       "@brs/session/testing": { run: program(readme, {}) },
+      "startLocalSso()": { run: program("sso_portal.ts", { home }) },
       "brs whoami": { run: cli(["whoami", ...role]) },
       "brs credentials": { run: cli(["credentials", ...role]) },
       "brs exec": { run: cli(["exec", ...role, "--", "true"]) },

@@ -89,9 +89,17 @@ function _unknownCommand(command: string): string {
 
 /** Options of {@linkcode main}. */
 export interface MainOptions {
-  /** Receives what the CLI writes to stdout. @default {undefined} (`Deno.stdout`) */
+  /**
+   * Receives what the CLI writes to stdout; `Deno.stdout` when unset.
+   *
+   * @default {undefined}
+   */
   stdout?: (bytes: Uint8Array) => void | Promise<void>;
-  /** Receives what the CLI writes to stderr (secrets already scrubbed). @default {undefined} (`Deno.stderr`) */
+  /**
+   * Receives what the CLI writes to stderr (secrets already scrubbed); `Deno.stderr` when unset.
+   *
+   * @default {undefined}
+   */
   stderr?: (bytes: Uint8Array) => void | Promise<void>;
 }
 

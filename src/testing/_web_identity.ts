@@ -32,11 +32,23 @@ import {
  * ```
  */
 export interface LocalWebIdentityOptions {
-  /** The issuers (`iss`) trusted, as OIDC providers of the account. @default {[LOCAL_WEB_IDENTITY_ISSUER]} */
+  /**
+   * The issuers (`iss`) trusted, as OIDC providers of the account.
+   *
+   * @default {[LOCAL_WEB_IDENTITY_ISSUER]}
+   */
   issuers?: string[];
-  /** The audiences (`aud`) accepted. @default {[LOCAL_WEB_IDENTITY_AUDIENCE]} */
+  /**
+   * The audiences (`aud`) accepted.
+   *
+   * @default {[LOCAL_WEB_IDENTITY_AUDIENCE]}
+   */
   audiences?: string[];
-  /** The HS256 key tokens must be signed with. @default {LOCAL_WEB_IDENTITY_KEY} */
+  /**
+   * The HS256 key tokens must be signed with.
+   *
+   * @default {LOCAL_WEB_IDENTITY_KEY}
+   */
   key?: string;
 }
 

@@ -41,7 +41,11 @@ export interface LocalIotCredentialsOptions {
   clientCaCertificates: string[];
   /** Role aliases: alias name to role ARN. */
   roleAliases: Record<string, string>;
-  /** The TCP port on 127.0.0.1; `0` picks a free one. @default {0} */
+  /**
+   * The TCP port on 127.0.0.1; `0` picks a free one.
+   *
+   * @default {0}
+   */
   port?: number;
 }
 
@@ -63,7 +67,11 @@ export interface LocalIotCredentialsOptions {
 export interface LocalIotFault {
   /** What happens. */
   kind: "throttle" | "server-error" | "access-denied" | "missing-fields";
-  /** How many requests it hits. @default {undefined} (until cleared) */
+  /**
+   * How many requests it hits; when unset, every one until cleared.
+   *
+   * @default {undefined}
+   */
   times?: number;
 }
 

@@ -39,6 +39,8 @@ import {
   _WEB_IDENTITY_FAULTS,
   type LocalWebIdentityOptions,
 } from "./_web_identity.ts";
+import { _registerRoleIssuer } from "./_role_issuer.ts";
+import { _FaultQueue, _pushCapped, _sleepUnlessAborted } from "./_faults.ts";
 export type { LocalWebIdentityOptions } from "./_web_identity.ts";
 
 /**
@@ -65,28 +67,56 @@ export type { LocalWebIdentityOptions } from "./_web_identity.ts";
  * ```
  */
 export interface LocalStsOptions {
-  /** The TCP port on 127.0.0.1; `0` picks a free one. @default {0} */
+  /**
+   * The TCP port on 127.0.0.1; `0` picks a free one.
+   *
+   * @default {0}
+   */
   port?: number;
-  /** The account of the base user (12 digits). @default {"123456789012"} */
+  /**
+   * The account of the base user (12 digits).
+   *
+   * @default {"123456789012"}
+   */
   accountId?: string;
-  /** The long-term key of the base user. @default {a random `AKIA...` key per server} */
+  /**
+   * The long-term key of the base user.
+   *
+   * @default {a random AKIA... key per server}
+   */
   baseCredentials?: { accessKeyId: string; secretAccessKey: string };
-  /** The base user's name: `arn:aws:iam::ACCOUNT:user/NAME`. @default {"brs-local"} */
+  /**
+   * The base user's name: `arn:aws:iam::ACCOUNT:user/NAME`.
+   *
+   * @default {"brs-local"}
+   */
   baseUserName?: string;
   /**
    * When set, every issued credential lives this many seconds, whatever
    * `DurationSeconds` asked for, and any positive `DurationSeconds` is
-   * accepted (AWS's minimum is 900). @default {undefined}
+   * accepted (AWS's minimum is 900).
+   *
+   * @default {undefined}
    */
   credentialLifetimeSeconds?: number;
-  /** Milliseconds added before every reply. @default {0} */
+  /**
+   * Milliseconds added before every reply.
+   *
+   * @default {0}
+   */
   latencyMs?: number;
   /**
    * MFA devices: serial number (ARN or id) to base32 TOTP secret (RFC 6238,
-   * 30 s steps, 6 digits, SHA-1). @default {{}}
+   * 30 s steps, 6 digits, SHA-1).
+   *
+   * @default {{}}
    */
   mfaDevices?: Record<string, string>;
-  /** Role ARNs that can only be assumed with MFA; `["*"]` means every role. @default {[]} */
+  /**
+   * Role ARNs that can only be assumed with MFA; `["*"]` means every role.
+   *
+   * @default {[]}
+   */
   mfaRequiredRoles?: string[];
   /**
    * Seconds the server's clock is off: the `Date` header and every
@@ -97,7 +127,10 @@ export interface LocalStsOptions {
   /**
    * When set, requests signed more than this many seconds away from the
    * server's (skewed) clock are refused with `SignatureDoesNotMatch`
-   * ("Signature expired"), as AWS does with 900. @default {undefined} (not checked)
+   * ("Signature expired"), as AWS does with 900; when unset, the time of a
+   * signature is not checked.
+   *
+   * @default {undefined}
    */
   maxRequestSkewSeconds?: number;
   /**
@@ -171,9 +204,17 @@ export interface LocalStsFault {
     | "invalid-identity-token"
     | "idp-communication-error"
     | "idp-rejected-claim";
-  /** How many matching requests it hits. @default {undefined} (until {@linkcode LocalSts.clearFaults}) */
+  /**
+   * How many matching requests it hits; when unset, every one until {@linkcode LocalSts.clearFaults}.
+   *
+   * @default {undefined}
+   */
   times?: number;
-  /** The actions it hits, e.g. `["AssumeRole"]`. @default {undefined} (all) */
+  /**
+   * The actions it hits, e.g. `["AssumeRole"]`; when unset, all of them.
+   *
+   * @default {undefined}
+   */
   actions?: string[];
 }
 
@@ -370,7 +411,7 @@ export interface LocalSts extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const FAULT_KINDS: ReadonlySet<string> = new Set([
+const FAULT_KINDS: readonly LocalStsFault["kind"][] = [
   "throttle",
   "server-error",
   "access-denied",
@@ -379,8 +420,8 @@ const FAULT_KINDS: ReadonlySet<string> = new Set([
   "outage",
   "expired-token",
   "malformed",
-  ...Object.keys(_WEB_IDENTITY_FAULTS),
-]);
+  ...Object.keys(_WEB_IDENTITY_FAULTS) as LocalStsFault["kind"][],
+];
 
 interface UserPrincipal {
   kind: "user";
@@ -499,7 +540,12 @@ class LocalStsServer implements LocalSts {
   readonly #maxRequestSkewSeconds: number | undefined;
   readonly #webIdentity: LocalWebIdentityOptions;
   readonly #issued = new Map<string, IssuedKey>();
-  #faults: { fault: LocalStsFault; remaining: number }[] = [];
+  readonly #faults = new _FaultQueue(
+    FAULT_KINDS,
+    "actions",
+    "action names",
+    () => true,
+  );
   #latencyMs: number;
   #dateSkewSeconds: number;
   #credentialLifetimeSeconds: number | undefined;
@@ -533,6 +579,29 @@ class LocalStsServer implements LocalSts {
       handle: (request) => this.#handle(request),
       problem: (problem) => this.#problem(problem),
     });
+    _registerRoleIssuer(this, ({ roleArn, sessionName, lifetimeSeconds }) => {
+      const role = _parseRoleArn(roleArn);
+      if (!role || !/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+        throw new TypeError(
+          `Cannot issue role credentials for '${roleArn}' and session '${sessionName}'`,
+        );
+      }
+      const issued = this.#issue({
+        kind: "role",
+        roleArn,
+        partition: role.partition,
+        account: role.account,
+        roleName: role.name,
+        roleId: `AROA${_stableId(`role:${roleArn}`)}`,
+        sessionName,
+      }, lifetimeSeconds);
+      return {
+        accessKeyId: issued.AccessKeyId as string,
+        secretAccessKey: issued.SecretAccessKey as string,
+        sessionToken: issued.SessionToken as string,
+        expiration: Date.parse(issued.Expiration as string),
+      };
+    });
   }
 
   get calls(): Readonly<LocalStsCalls> {
@@ -565,51 +634,14 @@ class LocalStsServer implements LocalSts {
   }
 
   injectFault(fault: LocalStsFault): void {
-    if (typeof fault !== "object" || fault === null) {
-      throw new TypeError(
-        `Cannot inject fault as it must be an object: got ${String(fault)}`,
-      );
-    }
-    if (!FAULT_KINDS.has(fault.kind)) {
-      throw new TypeError(
-        `Cannot inject fault as 'kind' must be one of ${
-          [...FAULT_KINDS].join(", ")
-        }: got ${String(fault.kind)}`,
-      );
-    }
-    if (
-      fault.times !== undefined &&
-      (!Number.isInteger(fault.times) || fault.times < 1)
-    ) {
-      throw new TypeError(
-        `Cannot inject fault as 'times' must be an integer >= 1 or undefined: got ${
-          String(fault.times)
-        }`,
-      );
-    }
-    if (
-      fault.actions !== undefined &&
-      (!Array.isArray(fault.actions) ||
-        fault.actions.some((a) => typeof a !== "string"))
-    ) {
-      throw new TypeError(
-        "Cannot inject fault as 'actions' must be an array of action names or undefined",
-      );
-    }
-    this.#faults.push({
-      fault: {
-        ...fault,
-        actions: fault.actions ? [...fault.actions] : undefined,
-      },
-      remaining: fault.times ?? Infinity,
-    });
+    const kind = this.#faults.add(fault);
     // A client may silently retry a request dropped on a reused keep-alive
     // connection: make the next requests come on fresh connections.
-    if (fault.kind === "drop") this.#server.closeIdle();
+    if (kind === "drop") this.#server.closeIdle();
   }
 
   clearFaults(): void {
-    this.#faults = [];
+    this.#faults.clear();
   }
 
   resetCalls(): void {
@@ -670,8 +702,7 @@ class LocalStsServer implements LocalSts {
   // ---- request handling --------------------------------------------------
 
   #record(record: LocalStsRequestRecord): void {
-    this.#requests.push(record);
-    if (this.#requests.length > 11_000) this.#requests.splice(0, 1_000);
+    _pushCapped(this.#requests, record);
   }
 
   #serverNow(): number {
@@ -759,25 +790,13 @@ class LocalStsServer implements LocalSts {
       status: outcome.status,
       headers: this.#headers(requestId),
       body: outcome.body,
-      close: this.#faults.some((f) => f.fault.kind === "drop"),
+      close: this.#faults.has("drop"),
     };
   }
 
   /** Waits `ms`; resolves `false` if the server closed first. */
   #sleep(ms: number): Promise<boolean> {
-    const signal = this.#server.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
+    return _sleepUnlessAborted(this.#server.signal, ms);
   }
 
   async #process(
@@ -890,15 +909,7 @@ class LocalStsServer implements LocalSts {
   }
 
   #takeFault(action: string): LocalStsFault["kind"] | undefined {
-    const index = this.#faults.findIndex((f) =>
-      f.remaining > 0 &&
-      (f.fault.actions === undefined || f.fault.actions.includes(action))
-    );
-    if (index < 0) return undefined;
-    const entry = this.#faults[index]!;
-    entry.remaining--;
-    if (entry.remaining <= 0) this.#faults.splice(index, 1);
-    return entry.fault.kind;
+    return this.#faults.take(action);
   }
 
   #faultOutcome(

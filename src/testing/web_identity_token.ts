@@ -25,17 +25,41 @@ export const LOCAL_WEB_IDENTITY_KEY = "brs-local-oidc-signing-key";
  * ```
  */
 export interface MintWebIdentityTokenOptions {
-  /** The `aud` claim. @default {"sts.amazonaws.com"} */
+  /**
+   * The `aud` claim.
+   *
+   * @default {"sts.amazonaws.com"}
+   */
   audience?: string;
-  /** The `sub` claim. @default {"system:serviceaccount:default:app"} */
+  /**
+   * The `sub` claim.
+   *
+   * @default {"system:serviceaccount:default:app"}
+   */
   subject?: string;
-  /** Seconds from `issuedAt` to `exp`; negative for an already expired token. @default {3600} */
+  /**
+   * Seconds from `issuedAt` to `exp`; negative for an already expired token.
+   *
+   * @default {3600}
+   */
   expiresIn?: number;
-  /** The `iss` claim. @default {LOCAL_WEB_IDENTITY_ISSUER} */
+  /**
+   * The `iss` claim.
+   *
+   * @default {LOCAL_WEB_IDENTITY_ISSUER}
+   */
   issuer?: string;
-  /** The HS256 signing key (another key makes a token with a bad signature). @default {LOCAL_WEB_IDENTITY_KEY} */
+  /**
+   * The HS256 signing key (another key makes a token with a bad signature).
+   *
+   * @default {LOCAL_WEB_IDENTITY_KEY}
+   */
   key?: string;
-  /** The `iat` claim. @default {new Date()} */
+  /**
+   * The `iat` claim.
+   *
+   * @default {new Date()}
+   */
   issuedAt?: Date;
 }
 
