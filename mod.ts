@@ -35,7 +35,7 @@
  *
  * ```ts ignore
  * import { STSRefreshableSession } from "@brs/session";
- * import { ListBucketsCommand, S3Client } from "npm:@aws-sdk/client-s3";
+ * import { ListBucketsCommand, S3Client } from "@aws-sdk/client-s3";
  *
  * await using session = new STSRefreshableSession({
  *   assumeRole: { RoleArn: "arn:aws:iam::123456789012:role/app" },
@@ -98,6 +98,8 @@ export { RefreshableSession } from "./src/refreshable_session.ts";
 export type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
+  RefreshableSessionEventListener,
+  RefreshableSessionEventMap,
   RefreshableSessionOptions,
   RefreshErrorEventDetail,
   RefreshEventDetail,

@@ -83,9 +83,12 @@ if (import.meta.main) {
         ),
       );
       console.log(
-        `${label}: AccessKeyId ${
-          json.AccessKeyId.slice(0, 8)
-        }... expires ${json.Expiration} (STS AssumeRole calls so far: ${sts.calls.AssumeRole})`,
+        `${label}: AccessKeyId ${json.AccessKeyId.slice(0, 4)}...${
+          // the last characters tell keys apart (the first 8 are the same
+          // for every key of an account)
+          json.AccessKeyId.slice(
+            -8,
+          )} expires ${json.Expiration} (STS AssumeRole calls so far: ${sts.calls.AssumeRole})`,
       );
       return { key: json.AccessKeyId, expiry: json.Expiration };
     };

@@ -1,7 +1,8 @@
 /**
  * Private helpers behind a session's boto3.Session-like conveniences:
- * `availableProfiles()`, `getAvailablePartitions()` and
- * `getAvailableRegions(service, partition?)`.
+ * `availableProfiles()`, `getAvailablePartitions()`,
+ * `getPartitionForRegion(region)` and
+ * `getAvailableRegions(service, partition?, { allowNonRegional? })`.
  *
  * What they can and cannot know:
  *
@@ -101,6 +102,41 @@ export const _PARTITION_REGIONS: Readonly<Record<string, readonly string[]>> =
     ],
   });
 
+/**
+ * The pattern of each partition's region names (`regionRegex` of the AWS
+ * SDK's partition data): a region not yet listed belongs to the partition
+ * whose pattern it matches.
+ */
+export const _PARTITION_REGION_PATTERNS: Readonly<Record<string, RegExp>> =
+  Object.freeze({
+    "aws": /^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$/,
+    "aws-cn": /^cn\-\w+\-\d+$/,
+    "aws-eusc": /^eusc\-(de)\-\w+\-\d+$/,
+    "aws-iso": /^us\-iso\-\w+\-\d+$/,
+    "aws-iso-b": /^us\-isob\-\w+\-\d+$/,
+    "aws-iso-e": /^eu\-isoe\-\w+\-\d+$/,
+    "aws-iso-f": /^us\-isof\-\w+\-\d+$/,
+    "aws-us-gov": /^us\-gov\-\w+\-\d+$/,
+  });
+
+/**
+ * The non-regional (global) endpoints of each partition in the AWS SDK's
+ * partition data, e.g. `aws-global`: what boto3 lists with
+ * `allow_non_regional=True`.
+ */
+export const _PARTITION_NON_REGIONAL: Readonly<
+  Record<string, readonly string[]>
+> = Object.freeze({
+  "aws": ["aws-global"],
+  "aws-cn": ["aws-cn-global"],
+  "aws-eusc": [],
+  "aws-iso": ["aws-iso-global"],
+  "aws-iso-b": ["aws-iso-b-global"],
+  "aws-iso-e": ["aws-iso-e-global"],
+  "aws-iso-f": ["aws-iso-f-global"],
+  "aws-us-gov": ["aws-us-gov-global"],
+});
+
 /** Sections of the config file that are not profiles. */
 const _NON_PROFILE_PREFIXES = ["sso-session.", "services."];
 
@@ -148,6 +184,7 @@ export function _getAvailablePartitions(): string[] {
 export function _getAvailableRegions(
   service: string,
   partition = "aws",
+  options: { allowNonRegional?: boolean } = {},
 ): string[] {
   if (typeof service !== "string" || service === "") {
     throw new BRSValidationError(
@@ -170,5 +207,61 @@ export function _getAvailableRegions(
       { param: "partition", details: { partitions } },
     );
   }
-  return [...regions];
+  if (options === null || typeof options !== "object") {
+    throw new BRSValidationError(
+      `Cannot list regions as 'options' must be an object such as { allowNonRegional: true }: got ${
+        _describeValue(options)
+      }`,
+      { param: "options" },
+    );
+  }
+  const { allowNonRegional } = options;
+  if (allowNonRegional !== undefined && typeof allowNonRegional !== "boolean") {
+    throw new BRSValidationError(
+      `Cannot list regions as 'allowNonRegional' must be a boolean: got ${
+        _describeValue(allowNonRegional)
+      }`,
+      { param: "allowNonRegional" },
+    );
+  }
+  if (allowNonRegional !== true) return [...regions];
+  return [...regions, ...(_PARTITION_NON_REGIONAL[partition] ?? [])].sort();
+}
+
+/**
+ * The partition of a region, as boto3's `Session.get_partition_for_region`:
+ * the partition that lists it (its non-regional endpoints included), else the
+ * one whose region pattern it matches.
+ *
+ * @param region A region name, e.g. `"cn-north-1"`.
+ * @returns The partition name, e.g. `"aws-cn"`.
+ * @throws {BRSValidationError} If `region` is not a string or fits no
+ * partition.
+ */
+export function _getPartitionForRegion(region: string): string {
+  if (typeof region !== "string" || region === "") {
+    throw new BRSValidationError(
+      `Cannot find the partition as 'region' must be a non-empty region name such as "eu-west-1": got ${
+        _describeValue(region)
+      }`,
+      { param: "region" },
+    );
+  }
+  for (const name of Object.keys(_PARTITION_REGIONS)) {
+    if (
+      _PARTITION_REGIONS[name]!.includes(region) ||
+      _PARTITION_NON_REGIONAL[name]?.includes(region)
+    ) return name;
+  }
+  for (const [name, pattern] of Object.entries(_PARTITION_REGION_PATTERNS)) {
+    if (pattern.test(region)) return name;
+  }
+  throw new BRSValidationError(
+    `Cannot find the partition of region ${
+      _describeValue(region)
+    } as it fits none of ${
+      _getAvailablePartitions().join(", ")
+    }: give a region name such as "eu-west-1"`,
+    { param: "region" },
+  );
 }

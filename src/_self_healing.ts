@@ -12,6 +12,7 @@
  */
 
 import { BRSError } from "./errors.ts";
+import { _keyIdHint } from "./_key_id.ts";
 import { _sanitizeError } from "./_redact.ts";
 
 /** What the middleware needs from a session. */
@@ -122,8 +123,8 @@ export function _selfHealingMiddleware(healer: _Healer): _Middleware {
       if (stream !== undefined) {
         throw new BRSError(
           `Cannot retry the request after ExpiredToken for key '${
-            key.slice(0, 8)
-          }...' as its '${stream}' was a one-shot stream that is already read: the key was dropped, send the request again with a new '${stream}'`,
+            _keyIdHint(key)
+          }' as its '${stream}' was a one-shot stream that is already read: the key was dropped, send the request again with a new '${stream}'`,
           { code: "ExpiredToken", param: stream, cause: _sanitizeError(error) },
         );
       }

@@ -47,7 +47,7 @@ function _operatorAt(
 }
 
 const _HINT =
-  'give the command as a string[] (e.g. ["ykman", "oath", "code", "--single", "ACCOUNT"]) or quote the character';
+  'give the command as a string[] (e.g. ["ykman", "oath", "accounts", "code", "--single", "ACCOUNT"]) or quote the character';
 
 /**
  * Splits `command` into arguments: whitespace separates arguments; `'...'`
@@ -163,7 +163,7 @@ export function _splitCommand(command: string): string[] {
   if (inWord) args.push(current);
   if (args.length === 0) {
     throw new BRSValidationError(
-      "Cannot use 'mfaTokenProvider' command string as it is empty: give a command such as 'ykman oath code --single ACCOUNT'",
+      "Cannot use 'mfaTokenProvider' command string as it is empty: give a command such as 'ykman oath accounts code --single ACCOUNT'",
       { param: "mfaTokenProvider" },
     );
   }

@@ -149,3 +149,29 @@ export function _applyCacheOptions<V>(
     cache.maxSize = options.maxSize;
   }
 }
+
+/**
+ * Splits the `options` of a `resource()` call into the cache settings and
+ * the wrapper's own options, checking that `options` is an object.
+ *
+ * @returns The cache settings (for {@linkcode _applyCacheOptions}), whether
+ * `wrapperOptions` was given, and its value.
+ */
+export function _splitResourceOptions(
+  options: (CacheOptions & { wrapperOptions?: unknown }) | undefined,
+  prefix: string,
+): { cache: CacheOptions | undefined; wrapperOptions: unknown } {
+  if (options === undefined) {
+    return { cache: undefined, wrapperOptions: undefined };
+  }
+  if (options === null || typeof options !== "object") {
+    throw new BRSValidationError(
+      `${prefix} as 'options' must be an object such as { maxSize: 16 } or { wrapperOptions: { marshallOptions } }: got ${
+        _describeValue(options)
+      }`,
+      { param: "options" },
+    );
+  }
+  const { wrapperOptions, ...cache } = options;
+  return { cache, wrapperOptions };
+}

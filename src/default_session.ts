@@ -8,14 +8,24 @@
  * @module
  */
 
-import { _applyCacheOptions, _describeValue } from "./_validate.ts";
-import { _CacheKeyMemo, _identityId, _newClient } from "./_cache_key.ts";
+import {
+  _applyCacheOptions,
+  _describeValue,
+  _splitResourceOptions,
+} from "./_validate.ts";
+import {
+  _CacheKeyMemo,
+  _configKey,
+  _identityId,
+  _newClient,
+} from "./_cache_key.ts";
 import { ClientCache } from "./client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,
   ClientClass,
   ClientConfig,
+  ResourceOptions,
   ResourceWrapper,
 } from "./types.ts";
 
@@ -67,17 +77,19 @@ export interface SessionLike {
    *
    * @typeParam R The wrapper type.
    * @typeParam K The client class; the config is typed by its constructor.
-   * @param Wrapper Has `from(client)`.
+   * @typeParam O The wrapper's own options, from the type of `Wrapper.from`.
+   * @param Wrapper Has `from(client, options?)`.
    * @param ClientClass The client class.
    * @param config The client config.
-   * @param options Settings of the session's cache.
+   * @param options `wrapperOptions` for `Wrapper.from`, and settings of the
+   * session's cache.
    * @returns The wrapper.
    */
-  resource<R, K extends ClientClass>(
-    Wrapper: ResourceWrapper<R, InstanceType<K>>,
+  resource<R, K extends ClientClass, O = never>(
+    Wrapper: ResourceWrapper<R, InstanceType<K>, O>,
     ClientClass: K,
     config?: ClientConfig<K>,
-    options?: CacheOptions,
+    options?: ResourceOptions<NoInfer<O>>,
   ): R;
 }
 
@@ -238,12 +250,18 @@ export function client<K extends ClientClass>(
  * wrappers are not destroyed: the client they wrap belongs to the client
  * cache.
  *
+ * With `options.wrapperOptions`, the wrapper is built as
+ * `Wrapper.from(client, wrapperOptions)` and cached by those options too
+ * (by value).
+ *
  * @typeParam R The wrapper type.
  * @typeParam K The client class; the config is typed by its constructor.
- * @param Wrapper Has a static `from(client)`.
+ * @typeParam O The wrapper's own options, from the type of `Wrapper.from`.
+ * @param Wrapper Has a static `from(client, options?)`.
  * @param ClientClass An AWS SDK v3 client class.
  * @param config Its config.
- * @param options Settings of the module-level resource cache.
+ * @param options `wrapperOptions` for `Wrapper.from`, and settings of the
+ * module-level resource cache.
  * @returns The cached or new wrapper.
  * @throws {BRSValidationError} If `Wrapper` has no `from` function, or as
  * {@linkcode client} does.
@@ -270,11 +288,11 @@ export function client<K extends ClientClass>(
  * wrapped.sts.destroy();
  * ```
  */
-export function resource<R, K extends ClientClass>(
-  Wrapper: ResourceWrapper<R, InstanceType<K>>,
+export function resource<R, K extends ClientClass, O = never>(
+  Wrapper: ResourceWrapper<R, InstanceType<K>, O>,
   ClientClass: K,
   config?: ClientConfig<K>,
-  options?: CacheOptions,
+  options?: ResourceOptions<NoInfer<O>>,
 ): R {
   const session = _defaultSession;
   if (session !== undefined) {
@@ -292,14 +310,25 @@ export function resource<R, K extends ClientClass>(
     );
   }
   _checkClass(ClientClass, "resource");
-  _applyCacheOptions(_resources, options, "Cannot call resource()");
+  const { cache, wrapperOptions } = _splitResourceOptions(
+    options,
+    "Cannot call resource()",
+  );
+  _applyCacheOptions(_resources, cache, "Cannot call resource()");
   const clientKey = _keys.key(ClientClass, config);
   const name: unknown = (Wrapper as { name?: unknown }).name;
+  const key = `${clientKey} => ${typeof name === "string" ? name : ""}${
+    _identityId(Wrapper)
+  }`;
+  if (wrapperOptions === undefined) {
+    return _resources.getOrCreate(
+      key,
+      () => Wrapper.from(client(ClientClass, config)),
+    ) as R;
+  }
   return _resources.getOrCreate(
-    `${clientKey} => ${typeof name === "string" ? name : ""}${
-      _identityId(Wrapper)
-    }`,
-    () => Wrapper.from(client(ClientClass, config)),
+    `${key} with ${_configKey(wrapperOptions)}`,
+    () => Wrapper.from(client(ClientClass, config), wrapperOptions as O),
   ) as R;
 }
 

@@ -12,17 +12,21 @@ import {
   _availableProfiles,
   _getAvailablePartitions,
   _getAvailableRegions,
+  _getPartitionForRegion,
 } from "./_aws_metadata.ts";
 import {
   _CacheKeyMemo,
+  _configKey,
   _identityId,
   _mergeConfig,
   _newClient,
 } from "./_cache_key.ts";
+import { _keyIdSuffix } from "./_key_id.ts";
 import { _redactSecrets } from "./_redact.ts";
 import {
   _applyCacheOptions,
   _describeValue,
+  _splitResourceOptions,
   _validateCacheOptions,
 } from "./_validate.ts";
 import {
@@ -40,12 +44,14 @@ import {
 import { _readEnv } from "./_env.ts";
 import { BRSError, BRSValidationError } from "./errors.ts";
 import type {
+  AvailableRegionsOptions,
   CacheOptions,
   ClientClass,
   ClientConfig,
   Clock,
   Identity,
   RefreshReason,
+  ResourceOptions,
   ResourceWrapper,
   TemporaryCredentials,
 } from "./types.ts";
@@ -177,8 +183,8 @@ export interface RefreshableSessionOptions {
 }
 
 /**
- * Detail of a session's `refresh` event: the new expiry and a key prefix,
- * never a secret.
+ * Detail of a session's `refresh` event: the new expiry and the last
+ * characters of the new access key id, never a secret.
  *
  * @example Usage
  * ```ts
@@ -190,7 +196,7 @@ export interface RefreshableSessionOptions {
  *
  * await using session = new CustomRefreshableSession({
  *   provider: () => ({
- *     accessKey: "ASIAEXAMPLE0000000001",
+ *     accessKey: "ASIAEXAMPLE000000001",
  *     secretKey: "example-secret",
  *     token: "example-token",
  *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
@@ -198,18 +204,24 @@ export interface RefreshableSessionOptions {
  * });
  * const details: RefreshEventDetail[] = [];
  * session.addEventListener("refresh", (event) => {
- *   details.push((event as CustomEvent<RefreshEventDetail>).detail);
+ *   details.push(event.detail); // typed: no cast
  * });
  * await session.refreshableCredentials();
- * assertEquals(details[0]?.accessKeyIdPrefix, "ASIAEXAM");
+ * assertEquals(details[0]?.accessKeyIdSuffix, "00000001");
  * assertEquals(details[0]?.reason, "Initial");
  * ```
  */
 export interface RefreshEventDetail {
   /** The new expiry, ISO 8601 UTC. */
   expiryTime: string;
-  /** The first 8 characters of the new access key id. */
-  accessKeyIdPrefix: string;
+  /**
+   * The last 8 characters of the new access key id. A key id is not a
+   * secret, but its first characters are the same for every key of an
+   * account (the kind of key, then characters derived from the account), so
+   * its end is what tells keys apart; it is the end of the id that
+   * CloudTrail and the IAM console show.
+   */
+  accessKeyIdSuffix: string;
   /** Why the refresh ran, e.g. `"Advisory"`, `"Invalidated"` or `"ClockJump"`. */
   reason: RefreshReason;
 }
@@ -231,7 +243,7 @@ export interface RefreshEventDetail {
  * });
  * const details: RefreshErrorEventDetail[] = [];
  * session.addEventListener("refresh-error", (event) => {
- *   details.push((event as CustomEvent<RefreshErrorEventDetail>).detail);
+ *   details.push(event.detail); // typed: no cast
  * });
  * await assertRejects(() => session.refreshableCredentials());
  * assertEquals(details.length, 1);
@@ -256,13 +268,27 @@ export interface RefreshErrorEventDetail {
  *
  * @example Usage
  * ```ts
- * import type { WarningEventDetail } from "@brs/session";
+ * import {
+ *   CustomRefreshableSession,
+ *   type WarningEventDetail,
+ * } from "@brs/session";
+ * import { assertEquals } from "@std/assert";
  *
- * function onWarning(event: Event): void {
- *   const { code, message } =
- *     (event as CustomEvent<WarningEventDetail>).detail;
- *   if (code === "WindowsScaled") console.warn(message);
- * }
+ * await using session = new CustomRefreshableSession({
+ *   provider: () => ({
+ *     accessKey: "ASIAEXAMPLE000000001",
+ *     secretKey: "example-secret",
+ *     token: "example-token",
+ *     // 10 minutes: shorter than the default 15-minute advisory window
+ *     expiryTime: new Date(Date.now() + 600_000).toISOString(),
+ *   }),
+ * });
+ * const warnings: WarningEventDetail[] = [];
+ * session.addEventListener("warning", (event) => {
+ *   warnings.push(event.detail); // typed: no cast
+ * });
+ * await session.refreshableCredentials();
+ * assertEquals(warnings[0]?.code, "WindowsScaled");
  * ```
  */
 export interface WarningEventDetail {
@@ -273,6 +299,57 @@ export interface WarningEventDetail {
   /** For a warning about a refresh (code `"ClockJump"`): why it runs. */
   reason?: RefreshReason;
 }
+
+/**
+ * The events of a session and the type of each: what
+ * `session.addEventListener(type, listener)` gives its listener, so
+ * `event.detail` is typed without a cast.
+ *
+ * @example Usage
+ * ```ts
+ * import type {
+ *   RefreshableSessionEventMap,
+ *   RefreshEventDetail,
+ * } from "@brs/session";
+ *
+ * function onRefresh(
+ *   event: RefreshableSessionEventMap["refresh"],
+ * ): RefreshEventDetail {
+ *   return event.detail;
+ * }
+ * ```
+ */
+export interface RefreshableSessionEventMap {
+  /** New credentials: {@linkcode RefreshEventDetail}. */
+  "refresh": CustomEvent<RefreshEventDetail>;
+  /** A refresh attempt failed: {@linkcode RefreshErrorEventDetail}. */
+  "refresh-error": CustomEvent<RefreshErrorEventDetail>;
+  /** Something the session worked around: {@linkcode WarningEventDetail}. */
+  "warning": CustomEvent<WarningEventDetail>;
+}
+
+/**
+ * A listener of one of a session's events: a function or an object with
+ * `handleEvent`, given the event's typed `CustomEvent`.
+ *
+ * @typeParam T The event type, e.g. `"refresh"`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { RefreshableSessionEventListener } from "@brs/session";
+ *
+ * const listener: RefreshableSessionEventListener<"warning"> = (event) => {
+ *   if (event.detail.code === "WindowsScaled") {
+ *     // the refresh windows were shortened to fit the credential lifetime
+ *   }
+ * };
+ * ```
+ */
+export type RefreshableSessionEventListener<
+  T extends keyof RefreshableSessionEventMap,
+> =
+  | ((event: RefreshableSessionEventMap[T]) => unknown)
+  | { handleEvent(event: RefreshableSessionEventMap[T]): unknown };
 
 /**
  * Options of {@linkcode RefreshableSession.prototype.refresh}.
@@ -460,10 +537,12 @@ function _destroy(value: unknown): void {
  * `STSRefreshableSession` (STS AssumeRole) and `CustomRefreshableSession`
  * (your function).
  *
- * Events (`addEventListener`): `refresh` (detail
+ * Events (`addEventListener`, typed by {@linkcode RefreshableSessionEventMap}
+ * so `event.detail` needs no cast): `refresh` (detail
  * {@linkcode RefreshEventDetail}), `refresh-error`
  * ({@linkcode RefreshErrorEventDetail}) and `warning`
- * ({@linkcode WarningEventDetail}). None carries a secret.
+ * ({@linkcode WarningEventDetail}). None carries a secret; a key id appears
+ * as its last 8 characters, the part that tells keys apart.
  *
  * `Deno.inspect(session)`, `JSON.stringify(session)` and `String(session)`
  * never show a secret.
@@ -607,6 +686,125 @@ export abstract class RefreshableSession extends EventTarget
   }
 
   /**
+   * Listens to one of the session's events: `refresh`
+   * ({@linkcode RefreshEventDetail}), `refresh-error`
+   * ({@linkcode RefreshErrorEventDetail}) or `warning`
+   * ({@linkcode WarningEventDetail}). The listener gets a typed
+   * `CustomEvent`, so `event.detail` needs no cast. Other event types are
+   * accepted as by any `EventTarget`.
+   *
+   * @typeParam T The event type.
+   * @param type The event type.
+   * @param listener Called with the event.
+   * @param options As for `EventTarget.addEventListener`.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "ASIAEXAMPLE000000001",
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   * });
+   * const reasons: string[] = [];
+   * session.addEventListener("refresh", (event) => {
+   *   reasons.push(event.detail.reason);
+   * });
+   * await session.refreshableCredentials();
+   * assertEquals(reasons, ["Initial"]);
+   * ```
+   */
+  override addEventListener<T extends keyof RefreshableSessionEventMap>(
+    type: T,
+    listener: RefreshableSessionEventListener<T> | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  /**
+   * Listens to an event of any other type, as any `EventTarget` does.
+   *
+   * @param type The event type.
+   * @param listener Called with the event.
+   * @param options As for `EventTarget.addEventListener`.
+   */
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener, options);
+  }
+
+  /**
+   * Stops a listener added with
+   * {@linkcode RefreshableSession.prototype.addEventListener}.
+   *
+   * @typeParam T The event type.
+   * @param type The event type.
+   * @param listener The listener that was added.
+   * @param options As for `EventTarget.removeEventListener`.
+   *
+   * @example Usage
+   * ```ts
+   * import {
+   *   CustomRefreshableSession,
+   *   type RefreshableSessionEventListener,
+   * } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "ASIAEXAMPLE000000001",
+   *     secretKey: "example-secret",
+   *     token: "example-token",
+   *     expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+   *   }),
+   * });
+   * let refreshes = 0;
+   * const listener: RefreshableSessionEventListener<"refresh"> = () => {
+   *   refreshes++;
+   * };
+   * session.addEventListener("refresh", listener);
+   * session.removeEventListener("refresh", listener);
+   * await session.refreshableCredentials();
+   * assertEquals(refreshes, 0);
+   * ```
+   */
+  override removeEventListener<T extends keyof RefreshableSessionEventMap>(
+    type: T,
+    listener: RefreshableSessionEventListener<T> | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  /**
+   * Stops a listener of any other event type, as any `EventTarget` does.
+   *
+   * @param type The event type.
+   * @param listener The listener that was added.
+   * @param options As for `EventTarget.removeEventListener`.
+   */
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener, options);
+  }
+
+  /**
    * Fetches new credentials: the one thing a subclass provides. Called by the
    * engine, at most once at a time.
    *
@@ -660,7 +858,7 @@ export abstract class RefreshableSession extends EventTarget
     if (event.type === "refresh") {
       detail = {
         expiryTime: event.credentials.expiration.toISOString(),
-        accessKeyIdPrefix: event.credentials.accessKeyId.slice(0, 8),
+        accessKeyIdSuffix: _keyIdSuffix(event.credentials.accessKeyId),
         reason: event.reason,
       };
     } else if (event.type === "refresh-error") {
@@ -948,21 +1146,31 @@ export abstract class RefreshableSession extends EventTarget
    * boto3 resources. Kept in a cache separate from the clients; the client is
    * destroyed when the resource leaves the cache.
    *
+   * `Wrapper` is a class with a static `from`, or any `{ from(client) }`
+   * object (cached by its identity). `options.wrapperOptions` is passed on
+   * as `Wrapper.from(client, wrapperOptions)`, typed by `from`'s second
+   * parameter, and is part of the cache key by value: equal options give the
+   * same resource, other options another one.
+   *
    * @typeParam R The wrapper type.
    * @typeParam K The client class; the config is typed by its constructor.
-   * @param Wrapper Has a static `from(client)`.
+   * @typeParam O The wrapper's own options, from the type of `Wrapper.from`.
+   * @param Wrapper Has a static `from(client, options?)`.
    * @param ClientClass The client class.
    * @param config The client config, e.g. `{ region: "eu-west-1" }`.
-   * @param options Eviction policy and size of the session's resource cache.
+   * @param options `wrapperOptions` for `Wrapper.from`, and the eviction
+   * policy and size of the session's resource cache.
    * @returns The wrapper.
    * @throws {BRSError} If the session is closed (code `"SessionClosed"`).
+   * @throws {BRSValidationError} If `Wrapper` has no `from`, `ClientClass` is
+   * not a class or `options` is bad.
    *
    * @example Usage
    * ```ts
    * import { CustomRefreshableSession } from "@brs/session";
    * import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
    * import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-   * import { assertStrictEquals } from "@std/assert";
+   * import { assertEquals, assertStrictEquals } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
    *   provider: () => ({
@@ -981,13 +1189,31 @@ export abstract class RefreshableSession extends EventTarget
    *   session.resource(DynamoDBDocumentClient, DynamoDBClient),
    *   documents,
    * );
+   *
+   * // The wrapper's own options: DynamoDBDocumentClient.from(client, options).
+   * const lenient = session.resource(
+   *   DynamoDBDocumentClient,
+   *   DynamoDBClient,
+   *   undefined,
+   *   { wrapperOptions: { marshallOptions: { removeUndefinedValues: true } } },
+   * );
+   * assertEquals(
+   *   lenient.config.translateConfig?.marshallOptions?.removeUndefinedValues,
+   *   true,
+   * );
+   * assertStrictEquals(
+   *   session.resource(DynamoDBDocumentClient, DynamoDBClient, undefined, {
+   *     wrapperOptions: { marshallOptions: { removeUndefinedValues: true } },
+   *   }),
+   *   lenient,
+   * );
    * ```
    */
-  resource<R, K extends ClientClass>(
-    Wrapper: ResourceWrapper<R, InstanceType<K>>,
+  resource<R, K extends ClientClass, O = never>(
+    Wrapper: ResourceWrapper<R, InstanceType<K>, O>,
     ClientClass: K,
     config?: ClientConfig<K>,
-    options?: CacheOptions,
+    options?: ResourceOptions<NoInfer<O>>,
   ): R {
     this.#checkOpen("get a resource");
     if (
@@ -1010,11 +1236,11 @@ export abstract class RefreshableSession extends EventTarget
         { param: "ClientClass" },
       );
     }
-    _applyCacheOptions(
-      this.#resources,
+    const { cache, wrapperOptions } = _splitResourceOptions(
       options,
       "Cannot get a resource",
     );
+    _applyCacheOptions(this.#resources, cache, "Cannot get a resource");
     const clientKey = this.#keys.key(ClientClass, config);
     let keys = this.#resourceKeys.get(Wrapper);
     if (keys === undefined) {
@@ -1030,13 +1256,18 @@ export abstract class RefreshableSession extends EventTarget
       } => ${clientKey}`;
       keys.set(clientKey, key);
     }
+    if (wrapperOptions !== undefined) {
+      key = `${key} with ${_configKey(wrapperOptions)}`;
+    }
     return this.#resources.getOrCreate(key, () => {
       const client = _applySelfHealing(
         _newClient(ClientClass, this.#clientConfig(config)),
         this.#healer,
       );
       return {
-        resource: Wrapper.from(client),
+        resource: wrapperOptions === undefined
+          ? Wrapper.from(client)
+          : Wrapper.from(client, wrapperOptions as O),
         client,
         destroy: () => _destroy(client),
       };
@@ -1220,18 +1451,23 @@ export abstract class RefreshableSession extends EventTarget
   }
 
   /**
-   * The regions of a partition where `service` may be offered (the SDK v3 has
-   * no per-service lists: every region of the partition).
+   * The regions of a partition where `service` may be offered, as boto3's
+   * `Session.get_available_regions(service_name, partition_name,
+   * allow_non_regional)`. The AWS SDK v3 has no per-service lists, so these
+   * are every region of the partition (from the SDK's partition data);
+   * `allowNonRegional` adds the partition's global endpoints such as
+   * `aws-global`.
    *
    * @param service A service name, e.g. `"s3"`.
    * @param partition A partition name (default `"aws"`).
-   * @returns The region names.
-   * @throws {BRSValidationError} If the service or partition is bad.
+   * @param options `allowNonRegional`: also list the global endpoints.
+   * @returns The region names, sorted.
+   * @throws {BRSValidationError} If the service, partition or options are bad.
    *
    * @example Usage
    * ```ts
    * import { CustomRefreshableSession } from "@brs/session";
-   * import { assert } from "@std/assert";
+   * import { assert, assertEquals } from "@std/assert";
    *
    * await using session = new CustomRefreshableSession({
    *   provider: () => ({
@@ -1242,10 +1478,54 @@ export abstract class RefreshableSession extends EventTarget
    *   }),
    * });
    * assert(session.getAvailableRegions("s3").includes("eu-west-1"));
+   * assertEquals(session.getAvailableRegions("s3", "aws-cn"), [
+   *   "cn-north-1",
+   *   "cn-northwest-1",
+   * ]);
+   * assert(
+   *   session.getAvailableRegions("iam", "aws", { allowNonRegional: true })
+   *     .includes("aws-global"),
+   * );
    * ```
    */
-  getAvailableRegions(service: string, partition?: string): string[] {
-    return _getAvailableRegions(service, partition);
+  getAvailableRegions(
+    service: string,
+    partition?: string,
+    options?: AvailableRegionsOptions,
+  ): string[] {
+    return _getAvailableRegions(service, partition, options);
+  }
+
+  /**
+   * The partition of a region, as boto3's
+   * `Session.get_partition_for_region(region_name)`: from the AWS SDK's
+   * partition data, a region it does not list yet by its partition's name
+   * pattern (e.g. any `cn-*-N` region is in `aws-cn`).
+   *
+   * @param region A region name, e.g. `"eu-west-1"`.
+   * @returns The partition name, e.g. `"aws"`, `"aws-cn"` or `"aws-us-gov"`.
+   * @throws {BRSValidationError} If `region` fits no partition.
+   *
+   * @example Usage
+   * ```ts
+   * import { CustomRefreshableSession } from "@brs/session";
+   * import { assertEquals } from "@std/assert";
+   *
+   * await using session = new CustomRefreshableSession({
+   *   provider: () => ({
+   *     accessKey: "A",
+   *     secretKey: "S",
+   *     token: "T",
+   *     expiryTime: "2099-01-01T00:00:00Z",
+   *   }),
+   * });
+   * assertEquals(session.getPartitionForRegion("eu-west-1"), "aws");
+   * assertEquals(session.getPartitionForRegion("cn-north-1"), "aws-cn");
+   * assertEquals(session.getPartitionForRegion("us-gov-west-1"), "aws-us-gov");
+   * ```
+   */
+  getPartitionForRegion(region: string): string {
+    return _getPartitionForRegion(region);
   }
 
   /**
@@ -1315,7 +1595,9 @@ export abstract class RefreshableSession extends EventTarget
     return {
       regionName: this.#region,
       profileName: this.#profile,
-      accessKeyIdPrefix: current?.accessKeyId.slice(0, 8),
+      accessKeyIdSuffix: current === undefined
+        ? undefined
+        : _keyIdSuffix(current.accessKeyId),
       expiryTime: current?.expiration.toISOString(),
       closed: this.#closed,
     };

@@ -29,7 +29,6 @@ import {
 import {
   RefreshableSession,
   type RefreshableSessionOptions,
-  type RefreshErrorEventDetail,
 } from "./refreshable_session.ts";
 import type {
   AssumeRoleConfig,
@@ -331,7 +330,7 @@ export class STSRefreshableSession extends RefreshableSession {
       );
     // The MFA session's own failures are told as warnings of this session.
     this.#mfaSession?.addEventListener("refresh-error", (event) => {
-      const { error } = (event as CustomEvent<RefreshErrorEventDetail>).detail;
+      const { error } = event.detail;
       this._warn(
         "MfaSessionRefreshError",
         `The MFA session (GetSessionToken) failed with ${error.code}: ${error.message}`,

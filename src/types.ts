@@ -264,11 +264,16 @@ export type ClientConfig<K extends ClientClass> = NonNullable<
 >;
 
 /**
- * Something with a static `from(client)`, e.g. `DynamoDBDocumentClient`: what
- * `client()`'s sibling `resource()` wraps a client with.
+ * Something with a static `from(client, options?)`, e.g.
+ * `DynamoDBDocumentClient`: what `client()`'s sibling `resource()` wraps a
+ * client with. A class with a static `from` or a plain `{ from }` object both
+ * fit.
  *
  * @typeParam R The wrapper type.
  * @typeParam C The client type.
+ * @typeParam O The type of `from`'s second argument, the wrapper's own
+ * options (e.g. DynamoDBDocumentClient's `{ marshallOptions }`); `never` for
+ * a `from` that takes none.
  *
  * @example Usage
  * ```ts
@@ -282,15 +287,45 @@ export type ClientConfig<K extends ClientClass> = NonNullable<
  * assertEquals(Wrapper.from(new STSClient({})).region, "eu-west-1");
  * ```
  */
-export interface ResourceWrapper<R, C> {
+export interface ResourceWrapper<R, C, O = never> {
   /**
    * Wraps a client.
    *
    * @param client The client.
-   * @param rest Nothing is passed for these.
+   * @param options The wrapper's own options, when `resource()` is given
+   * `wrapperOptions`; otherwise `from` is called with the client alone.
    * @returns The wrapper.
    */
-  from(client: C, ...rest: never[]): R;
+  from(client: C, options?: O): R;
+}
+
+/**
+ * The `options` of `resource()`: the settings of the resource cache, and the
+ * wrapper's own options, passed on as `Wrapper.from(client, wrapperOptions)`.
+ *
+ * @typeParam O The type of the wrapper's options, taken from its `from`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { ResourceOptions } from "@brs/session";
+ *
+ * const options: ResourceOptions<{ marshallOptions?: object }> = {
+ *   wrapperOptions: { marshallOptions: { removeUndefinedValues: true } },
+ *   maxSize: 16,
+ * };
+ * ```
+ */
+export interface ResourceOptions<O = never> extends CacheOptions {
+  /**
+   * The second argument of `Wrapper.from(client, wrapperOptions)`, e.g.
+   * `{ marshallOptions: { removeUndefinedValues: true } }` for
+   * `DynamoDBDocumentClient`. Part of the cache key: equal options (by value,
+   * as for a client's config) give the same resource, other options another
+   * one over a client of its own.
+   *
+   * @default {undefined} `from(client)` is called with the client alone
+   */
+  wrapperOptions?: O;
 }
 
 /**
@@ -341,4 +376,24 @@ export interface SharedCacheOptions {
    * @default {undefined}
    */
   key?: string;
+}
+
+/**
+ * Options of a session's `getAvailableRegions(service, partition, options)`.
+ *
+ * @example Usage
+ * ```ts
+ * import type { AvailableRegionsOptions } from "@brs/session";
+ *
+ * const options: AvailableRegionsOptions = { allowNonRegional: true };
+ * ```
+ */
+export interface AvailableRegionsOptions {
+  /**
+   * Also list the partition's non-regional (global) endpoints, e.g.
+   * `aws-global`, as boto3's `allow_non_regional=True` does.
+   *
+   * @default {false}
+   */
+  allowNonRegional?: boolean;
 }

@@ -6,6 +6,8 @@ import {
   _availableProfiles,
   _getAvailablePartitions,
   _getAvailableRegions,
+  _getPartitionForRegion,
+  _PARTITION_NON_REGIONAL,
   _PARTITION_REGIONS,
 } from "../src/_aws_metadata.ts";
 
@@ -134,6 +136,78 @@ Deno.test("the partition table matches the AWS SDK's own partition data", () => 
       const info = partition(region) as { name: string; description?: string };
       assertEquals(info.name, name, region);
       assert(info.description !== undefined, `${region} is not a known region`);
+    }
+  }
+});
+
+Deno.test("_getPartitionForRegion() names the partition of listed, global and future regions, as the AWS SDK does", () => {
+  const cases = [
+    "eu-west-1",
+    "us-east-1",
+    "aws-global",
+    "cn-north-1",
+    "aws-cn-global",
+    "us-gov-west-1",
+    "us-iso-east-1",
+    "us-isob-east-1",
+    "eu-isoe-west-1",
+    "us-isof-south-1",
+    "eusc-de-east-1",
+    // Not listed yet: found by the partition's region pattern.
+    "eu-north-9",
+    "cn-south-7",
+    "us-gov-central-3",
+  ];
+  for (const region of cases) {
+    const sdk = partition(region) as { name: string };
+    assertEquals(_getPartitionForRegion(region), sdk.name, region);
+  }
+  assertEquals(_getPartitionForRegion("cn-south-7"), "aws-cn");
+});
+
+Deno.test("_getPartitionForRegion() refuses a region that fits no partition, where the AWS SDK falls back to aws", () => {
+  for (const region of ["moon-base-1", "EU-WEST-1", "local"]) {
+    const error = assertThrows(
+      () => _getPartitionForRegion(region),
+      BRSValidationError,
+      `Cannot find the partition of region "${region}" as it fits none of aws, aws-cn,`,
+    );
+    assertEquals(error.param, "region");
+  }
+  assertThrows(
+    () => _getPartitionForRegion(undefined as unknown as string),
+    BRSValidationError,
+    "'region' must be a non-empty region name",
+  );
+});
+
+Deno.test("_getAvailableRegions() lists the global endpoints only with allowNonRegional", () => {
+  assert(!_getAvailableRegions("iam").includes("aws-global"));
+  assert(
+    _getAvailableRegions("iam", "aws", { allowNonRegional: true }).includes(
+      "aws-global",
+    ),
+  );
+  assertEquals(
+    _getAvailableRegions("sts", "aws-cn", { allowNonRegional: true }),
+    ["aws-cn-global", "cn-north-1", "cn-northwest-1"],
+  );
+  assertEquals(
+    _getAvailableRegions("sts", "aws-eusc", { allowNonRegional: true }),
+    ["eusc-de-east-1"],
+  );
+  assertThrows(
+    () =>
+      _getAvailableRegions("s3", "aws", {
+        allowNonRegional: "yes" as unknown as boolean,
+      }),
+    BRSValidationError,
+    "'allowNonRegional' must be a boolean",
+  );
+  // Every global endpoint is one the AWS SDK's data names in that partition.
+  for (const [name, globals] of Object.entries(_PARTITION_NON_REGIONAL)) {
+    for (const region of globals) {
+      assertEquals((partition(region) as { name: string }).name, name, region);
     }
   }
 });

@@ -147,6 +147,10 @@ Deno.test("brs whoami, credentials (json, env, credential-process), profiles and
       );
       assertEquals(r.code, 0, r.stderr);
       assertStringIncludes(r.stderr, "from cache");
+      assertStringIncludes(
+        r.stderr,
+        `credentials ${keyId.slice(0, 4)}...${keyId.slice(-8)} from cache`,
+      );
       assert(!r.stderr.includes("loading the AWS SDK"), r.stderr);
       assertEquals(JSON.parse(r.stdout).AccessKeyId, keyId);
     },
@@ -188,6 +192,12 @@ Deno.test("brs whoami, credentials (json, env, credential-process), profiles and
       assertStringIncludes(human.stdout, "Account: 123456789012\n");
       assertStringIncludes(human.stdout, `Arn:     ${ASSUMED_ARN}\n`);
       assertMatch(human.stdout, /UserId: {2}AROA\w+:brs-cli\n/);
+      // The key id by its kind and last 8 characters, which tell keys of one
+      // account apart (the first 8 are the same for all of them).
+      assertStringIncludes(
+        human.stdout,
+        `Key id:  ${keyId.slice(0, 4)}...${keyId.slice(-8)}\n`,
+      );
       assertEquals(json.code, 0, json.stderr);
       const identity = JSON.parse(json.stdout);
       assertEquals([identity.Account, identity.Arn], [

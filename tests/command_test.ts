@@ -591,3 +591,17 @@ Deno.test("only src/_command.ts starts processes (Deno.Command / Deno.run)", asy
   assertEquals(offenders, ["src/_command.ts"]);
   assertInstanceOf(files, Array);
 });
+
+Deno.test("a refused pipe and an empty command suggest ykman 4's 'ykman oath accounts code'", () => {
+  for (const command of ["ykman oath accounts code aws | tail -1", "  "]) {
+    const error = assertThrows(
+      () => _splitCommand(command),
+      BRSValidationError,
+    );
+    assertStringIncludes(error.message, "oath");
+    assertStringIncludes(
+      error.message.replaceAll('", "', " ").replaceAll('"', ""),
+      "ykman oath accounts code",
+    );
+  }
+});

@@ -5,6 +5,7 @@ import {
   assertNotStrictEquals,
   assertRejects,
   assertStrictEquals,
+  assertStringIncludes,
   assertThrows,
 } from "@std/assert";
 import { STSClient } from "@aws-sdk/client-sts";
@@ -145,20 +146,31 @@ Deno.test("CustomRefreshableSession wraps provider failures in BRSRefreshError w
   assert(error.message.includes("vault sealed"));
 });
 
-Deno.test("CustomRefreshableSession emits refresh events with the expiry and a key prefix only", async () => {
+Deno.test("CustomRefreshableSession emits refresh events with the expiry and the key id's last characters only", async () => {
+  // Two keys of one account: the same first 12 characters, as AWS's are.
+  const keys = ["ASIAQWERTYUIOPAS7K2D", "ASIAQWERTYUIOPASM9XZ"];
   let n = 0;
   await using session = new CustomRefreshableSession({
-    provider: () => temporary(++n),
+    provider: () => ({ ...temporary(), accessKey: keys[n++ % 2]! }),
   });
   const events: RefreshEventDetail[] = [];
   session.addEventListener("refresh", (e) => {
-    events.push((e as CustomEvent<RefreshEventDetail>).detail);
+    events.push(e.detail);
   });
   const c = await session.refreshableCredentials();
   await session.refresh({ force: true });
   assertEquals(events.length, 2);
   assertEquals(events[0]!.expiryTime, c.expiryTime);
-  assertEquals(events[0]!.accessKeyIdPrefix, "ASIACUST");
+  assertEquals(events.map((e) => e.accessKeyIdSuffix), [
+    "OPAS7K2D",
+    "OPASM9XZ",
+  ]);
+  assertEquals(Object.keys(events[0]!).sort(), [
+    "accessKeyIdSuffix",
+    "expiryTime",
+    "reason",
+  ]);
+  assertStringIncludes(Deno.inspect(session), "OPASM9XZ");
 });
 
 Deno.test("RefreshableSession.client() caches per class and equivalent config, with separate resource cache", async () => {

@@ -9,6 +9,7 @@
 
 import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 import { FileCache } from "../file_cache.ts";
+import { _keyIdHint } from "../_key_id.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
@@ -682,6 +683,7 @@ export class _CredentialSource {
   /** The MFA session, with `mfa_session_duration`. */
   #mfaSession: { get(): Promise<unknown> } | undefined;
   #key: string | undefined;
+  #accessKeyId: string | undefined;
 
   /** Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}. */
   constructor(request: _Request, options: _CredentialSourceOptions = {}) {
@@ -722,8 +724,8 @@ export class _CredentialSource {
       if (this.#debug) {
         await _err(
           `brs: debug: credentials ${
-            result.entry.credentials.accessKey.slice(0, 8)
-          }... from ${result.source} (${this.#cache.directory}/${
+            _keyIdHint(result.entry.credentials.accessKey)
+          } from ${result.source} (${this.#cache.directory}/${
             this.#key.slice(0, 12)
           }...), expire ${result.entry.credentials.expiryTime}`,
         );
@@ -732,7 +734,13 @@ export class _CredentialSource {
     }
     _registerSecret(credentials.secretKey);
     _registerSecret(credentials.token);
+    this.#accessKeyId = credentials.accessKey;
     return credentials;
+  }
+
+  /** The access key id that {@linkcode _CredentialSource.prototype.get} gave last, if any. */
+  get accessKeyId(): string | undefined {
+    return this.#accessKeyId;
   }
 
   async #refresh(): Promise<TemporaryCredentials> {

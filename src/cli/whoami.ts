@@ -7,6 +7,7 @@
 import { _parseWhoamiArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
+import { _keyIdHint } from "../_key_id.ts";
 import { _openCredentialSource } from "./_resolve_session.ts";
 
 const _HELP = `Usage: brs whoami [--format json|text] [session flags]
@@ -15,7 +16,8 @@ Prints the identity of the assumed role (STS GetCallerIdentity called with the
 assumed-role credentials, from the cache when they are fresh).
 
   --format json             print {"UserId","Account","Arn"} as JSON (alias: --json)
-  --format text             Account, Arn and UserId lines (default)
+  --format text             Account, Arn, UserId and Key id lines (default);
+                            the key id as its kind and last 8 characters
 
 ${_SESSION_FLAGS_HELP}
 
@@ -40,10 +42,15 @@ export async function runWhoami(args: string[]): Promise<number> {
   const { source } = await _openCredentialSource(flags);
   try {
     const identity = await source.identity();
+    // The key id's last characters tell keys apart (its first ones are the
+    // same for every key of an account); the JSON form stays GetCallerIdentity's.
+    const key = source.accessKeyId === undefined
+      ? ""
+      : `Key id:  ${_keyIdHint(source.accessKeyId)}\n`;
     await _out(
       flags.json
         ? `${JSON.stringify(identity, null, 2)}\n`
-        : `Account: ${identity.Account}\nArn:     ${identity.Arn}\nUserId:  ${identity.UserId}\n`,
+        : `Account: ${identity.Account}\nArn:     ${identity.Arn}\nUserId:  ${identity.UserId}\n${key}`,
     );
   } finally {
     await source.close();
