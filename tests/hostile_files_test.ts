@@ -18,7 +18,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "@std/assert";
-import { mintWebIdentityToken, startLocalSts } from "../src/testing/mod.ts";
+import { startLocalSts } from "../src/testing/mod.ts";
 import {
   CLI_FLAGS,
   CLI_PATH,
