@@ -284,7 +284,8 @@ export class FileCache {
       };
     }
     const uid = _knownUid();
-    if (info.uid !== null && uid !== undefined && info.uid !== uid) {
+    if (uid === undefined) return { ignored: "its owner cannot be checked" };
+    if (info.uid !== null && info.uid !== uid) {
       return {
         ignored: `it is owned by uid ${info.uid}, not by you (uid ${uid})`,
       };
@@ -310,6 +311,9 @@ export class FileCache {
       return {
         ignored: `it was obtained in the future (${entry.obtainedAt})`,
       };
+    }
+    if (expiry <= obtained) {
+      return { ignored: "it expires before it was obtained" };
     }
     if (expiry > obtained + maxLifetimeMs + _ENTRY_SKEW_MS) {
       return {
