@@ -10,9 +10,7 @@
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { BRSConfigurationError } from "./errors.ts";
 import { _readOptionFile } from "./_read_option_file.ts";
-
-/** Files larger than this are not PEM material. */
-const _MAX_PEM_BYTES = 256 * 1024;
+import { _READ_CAPS } from "./_read_bounded.ts";
 
 /** Tells whether a value is PEM text rather than a file path. */
 export function _isPem(value: string): boolean {
@@ -30,10 +28,13 @@ export function _isPem(value: string): boolean {
  */
 export async function _loadPem(value: string, param: string): Promise<string> {
   if (_isPem(value)) return value;
-  const bytes = await _readOptionFile(value, param, "the file");
-  const text = bytes.length > _MAX_PEM_BYTES
-    ? ""
-    : new TextDecoder().decode(bytes);
+  const bytes = await _readOptionFile(
+    value,
+    param,
+    "the file",
+    _READ_CAPS.pem,
+  );
+  const text = new TextDecoder().decode(bytes);
   if (!_isPem(text)) {
     throw new BRSConfigurationError(
       `Cannot refresh credentials as the file '${value}' given by '${param}' does not hold PEM text (-----BEGIN ...): convert it with openssl or give the PEM string`,

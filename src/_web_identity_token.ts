@@ -9,6 +9,7 @@
 import { _typeName } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 import { _readOptionFile } from "./_read_option_file.ts";
+import { _READ_CAPS } from "./_read_bounded.ts";
 
 /** STS refuses a `WebIdentityToken` longer than this. */
 export const _MAX_TOKEN_LENGTH = 20_000;
@@ -52,6 +53,7 @@ export async function _readTokenFile(
     path,
     param,
     "the web identity token file",
+    _READ_CAPS.token,
     "check the path, or that the token volume is mounted",
   );
   let text: string;

@@ -8,6 +8,12 @@
 
 import { BRSConfigurationError } from "./errors.ts";
 import type { TemporaryCredentials } from "./types.ts";
+import { _READ_CAPS, _readBounded } from "./_read_bounded.ts";
+import {
+  _ensurePrivateDirectory,
+  _knownUid,
+  _writePrivateFile,
+} from "./_private_dir.ts";
 
 /** Options of a {@linkcode FileCache}. */
 export interface FileCacheOptions {
@@ -17,8 +23,11 @@ export interface FileCacheOptions {
    */
   directory?: string;
   /**
-   * A lock older than this is broken, whether or not its process still lives.
-   * It bounds the wait behind a hung refresh.
+   * A lock older than this (by the time its holder recorded) is broken,
+   * whether or not its process still lives. It is also the absolute bound of
+   * one wait, measured on the monotonic clock: whatever the wall clocks say,
+   * a process waits no longer than this before it breaks the lock. A lock
+   * with a timestamp in the future is broken at once.
    * @default {60000}
    */
   staleLockMs?: number;
@@ -66,6 +75,20 @@ export interface FileCacheGetOptions {
    * @default {undefined}
    */
   replace?: string;
+  /**
+   * The longest lifetime the request can have, in seconds (its
+   * `DurationSeconds`): an entry whose expiry lies later than its
+   * `obtainedAt` plus this (and 5 minutes of clock skew) could not come from
+   * this request, and is ignored.
+   * @default {129600} (36 hours, the longest lifetime STS gives)
+   */
+  maxLifetimeSeconds?: number;
+}
+
+/** Options of {@linkcode FileCache.prototype.read}. */
+export interface FileCacheReadOptions {
+  /** See {@linkcode FileCacheGetOptions.maxLifetimeSeconds}. @default {129600} */
+  maxLifetimeSeconds?: number;
 }
 
 /** What {@linkcode FileCache.prototype.getOrRefresh} returns. */
@@ -80,18 +103,41 @@ export interface FileCacheResult {
    * permissions were repaired.
    */
   warning?: string;
+  /**
+   * Why an entry on disk was not used (e.g. owned by another user, mode not
+   * 0600, a link, obtained in the future, an expiry past the requested
+   * lifetime, corrupt): it was ignored and refreshed. No secret in it.
+   */
+  ignored?: string;
 }
 
 const _FORMAT_KIND = "brs-credentials";
+/** The longest lifetime STS gives (GetSessionToken, 36 h). */
+const _MAX_LIFETIME_SECONDS = 129_600;
+/** Clock skew allowed between `obtainedAt`, the expiry and now. */
+const _ENTRY_SKEW_MS = 300_000;
+/** A lock timestamp later than now by more than this is in the future. */
+const _LOCK_SKEW_MS = 2_000;
 
 /**
  * JSON files in one directory (mode 0700), one per request (mode 0600),
- * written atomically (temp file + rename), keyed by a SHA-256 hash of the
- * request. A lock file (`<key>.lock`, created with `createNew` as a mutex,
- * holding pid and time) guards a refresh; after taking the lock the cache is
- * read again, so a process that waited uses what the holder wrote. Corrupt,
- * foreign or group/world-accessible cache files are ignored and replaced.
- * A lock from a dead process, or older than `staleLockMs`, is broken.
+ * written atomically (temp file + rename, never through a link), keyed by a
+ * SHA-256 hash of the request. The directory is checked before anything is
+ * read or created in it: a symbolic link, a non-directory or a directory
+ * owned by another user is refused (`BRSConfigurationError`, code
+ * `CacheDirectoryUnsafe`), group/world permissions are removed. A lock file
+ * (`<key>.lock`, created with `createNew` as a mutex, holding pid and time)
+ * guards a refresh; after taking the lock the cache is read again, so a
+ * process that waited uses what the holder wrote.
+ *
+ * An entry is trusted only if it could be ours: a regular file (not a link,
+ * one hard link) of the current user with mode 0600, at most 64 KiB, well
+ * formed, `obtainedAt` not in the future, and an expiry no later than
+ * `obtainedAt` + the requested lifetime (5 minutes of skew allowed). Anything
+ * else is ignored and replaced, and the result says why (`ignored`).
+ * A lock from a dead process, older than `staleLockMs` or with a timestamp
+ * in the future is broken, and no wait lasts longer than `staleLockMs` on
+ * the monotonic clock.
  *
  * @example Usage
  * ```ts
@@ -131,7 +177,7 @@ export class FileCache {
   readonly #pollIntervalMs: number;
   readonly #now: () => number;
   #dirReady = false;
-  /** What #ensureDirectory repaired, told once through a result's `warning`. */
+  /** What #checkDirectory repaired, told once through a result's `warning`. */
   #repaired: string | undefined;
 
   /**
@@ -191,64 +237,125 @@ export class FileCache {
   }
 
   /**
-   * Reads the entry of a key. Missing, corrupt, foreign or group/world
-   * accessible files give `undefined`.
+   * Reads the entry of a key. Missing, corrupt, foreign, group/world
+   * accessible, linked or tampered files (see the class doc) give
+   * `undefined`.
    *
    * @param key A key from {@linkcode FileCache.keyOf}.
+   * @param options The longest lifetime the request can have.
    * @returns The entry, or `undefined`.
+   * @throws {BRSConfigurationError} If the directory is not a private
+   * directory of the current user (code `CacheDirectoryUnsafe`).
    */
-  async read(key: string): Promise<FileCacheEntry | undefined> {
+  async read(
+    key: string,
+    options: FileCacheReadOptions = {},
+  ): Promise<FileCacheEntry | undefined> {
+    return (await this.#readEntry(
+      key,
+      (options.maxLifetimeSeconds ?? _MAX_LIFETIME_SECONDS) * 1000,
+    )).entry;
+  }
+
+  /** The entry of a key, or why the file there was ignored. */
+  async #readEntry(
+    key: string,
+    maxLifetimeMs: number,
+  ): Promise<{ entry?: FileCacheEntry; ignored?: string }> {
     const path = this.#path(key, "json");
-    let text: string;
     try {
-      // Neither the directory nor the file may be a symlink, group/world
-      // accessible, or owned by someone else.
-      const dir = await Deno.lstat(this.#directory);
-      if (!_private(dir, _ownUid) || !dir.isDirectory) return undefined;
-      const info = await Deno.lstat(path);
-      if (!info.isFile || !_private(info, dir.uid)) return undefined;
-      text = await Deno.readTextFile(path);
+      if (!(await this.#checkDirectory(false))) return {};
     } catch (error) {
-      if (_isPermissionError(error)) throw error;
-      return undefined;
+      if (!_isSystemError(error)) throw error;
+      // Cannot learn whether the directory is ours (e.g. read-only): its
+      // entries are not trusted.
+      return {};
     }
-    return _parseEntry(text, key);
+    let text: string;
+    let info: Deno.FileInfo;
+    try {
+      const read = await _readBounded(path, {
+        maxBytes: _READ_CAPS.cacheEntry,
+        what: "the cache entry",
+        noFollow: true,
+        message: (why) => `it ${why.split(":")[0]}`,
+      });
+      text = new TextDecoder().decode(read.bytes);
+      info = read.info;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return {};
+      if (error instanceof Deno.errors.NotCapable) throw error;
+      return {
+        ignored: error instanceof BRSConfigurationError
+          ? error.message
+          : "it cannot be read",
+      };
+    }
+    const uid = _knownUid();
+    if (uid === undefined) return { ignored: "its owner cannot be checked" };
+    if (info.uid !== null && info.uid !== uid) {
+      return {
+        ignored: `it is owned by uid ${info.uid}, not by you (uid ${uid})`,
+      };
+    }
+    if (info.mode !== null && (info.mode & 0o777) !== 0o600) {
+      return {
+        ignored: `its mode is 0${(info.mode & 0o777).toString(8)}, not 0600`,
+      };
+    }
+    if (info.nlink !== null && info.nlink > 1) {
+      return { ignored: `it has ${info.nlink} hard links, not 1` };
+    }
+    const entry = _parseEntry(text, key);
+    if (entry === undefined) {
+      return {
+        ignored:
+          "it is not a brs cache entry (corrupt, or from another version)",
+      };
+    }
+    const obtained = Date.parse(entry.obtainedAt);
+    const expiry = Date.parse(entry.credentials.expiryTime);
+    if (obtained > this.#now() + _ENTRY_SKEW_MS) {
+      return {
+        ignored: `it was obtained in the future (${entry.obtainedAt})`,
+      };
+    }
+    if (expiry <= obtained) {
+      return { ignored: "it expires before it was obtained" };
+    }
+    if (expiry > obtained + maxLifetimeMs + _ENTRY_SKEW_MS) {
+      return {
+        ignored: `it expires ${
+          Math.round((expiry - obtained) / 1000)
+        } s after it was obtained, longer than the ${
+          Math.round(maxLifetimeMs / 1000)
+        } s requested`,
+      };
+    }
+    return { entry };
   }
 
   /**
-   * Writes the entry of a key atomically (temp file 0600 + rename).
+   * Writes the entry of a key atomically (temp file 0600 + rename), never
+   * through a link.
    *
    * @param key A key from {@linkcode FileCache.keyOf}.
    * @param entry The credentials and when they were obtained.
+   * @throws {BRSConfigurationError} If the directory is not a private
+   * directory of the current user (code `CacheDirectoryUnsafe`).
    */
   async write(key: string, entry: FileCacheEntry): Promise<void> {
-    await this.#ensureDirectory();
-    const path = this.#path(key, "json");
-    const temp = `${path}.${Deno.pid}.${crypto.randomUUID()}.tmp`;
-    const body = JSON.stringify({
-      version: 1,
-      kind: _FORMAT_KIND,
-      key,
-      obtainedAt: entry.obtainedAt,
-      credentials: entry.credentials,
-    });
-    const file = await Deno.open(temp, {
-      createNew: true,
-      write: true,
-      mode: 0o600,
-    });
-    try {
-      _learnUid((await file.stat()).uid);
-      await file.write(new TextEncoder().encode(body));
-    } finally {
-      file.close();
-    }
-    try {
-      await Deno.rename(temp, path);
-    } catch (error) {
-      await Deno.remove(temp).catch(() => {});
-      throw error;
-    }
+    await this.#checkDirectory(true);
+    await _writePrivateFile(
+      this.#path(key, "json"),
+      JSON.stringify({
+        version: 1,
+        kind: _FORMAT_KIND,
+        key,
+        obtainedAt: entry.obtainedAt,
+        credentials: entry.credentials,
+      }),
+    );
   }
 
   /**
@@ -281,18 +388,26 @@ export class FileCache {
     options: FileCacheGetOptions,
   ): Promise<FileCacheResult> {
     const advisoryMs = (options.advisorySeconds ?? 900) * 1000;
+    const maxLifetimeMs =
+      (options.maxLifetimeSeconds ?? _MAX_LIFETIME_SECONDS) * 1000;
     const replace = options.replace;
-    const cached = await this.read(key);
-    if (cached && this.#isFresh(cached, advisoryMs, replace)) {
-      return { entry: cached, source: "cache" };
+    const first = await this.#readEntry(key, maxLifetimeMs);
+    const ignored = first.ignored === undefined
+      ? {}
+      : { ignored: first.ignored };
+    if (first.entry && this.#isFresh(first.entry, advisoryMs, replace)) {
+      return { entry: first.entry, source: "cache" };
     }
     const lockPath = this.#path(key, "lock");
     let waited = false;
     let nonce: string;
+    // The absolute bound of the wait: the monotonic clock, whatever the
+    // wall clocks of this process and of the lock's holder say.
+    let waitStart = performance.now();
     while (true) {
       let taken: string | undefined;
       try {
-        await this.#ensureDirectory();
+        await this.#checkDirectory(true);
         taken = await this.#tryLock(lockPath);
       } catch (error) {
         if (!_isSystemError(error)) throw error;
@@ -301,6 +416,7 @@ export class FileCache {
           entry: await refresh(),
           source: "refresh",
           warning: _notCachedWarning(this.#directory, error),
+          ...ignored,
         };
       }
       if (taken !== undefined) {
@@ -308,17 +424,20 @@ export class FileCache {
         break;
       }
       waited = true;
-      await this.#breakIfStale(lockPath);
-      const peer = await this.read(key);
-      if (peer && this.#isFresh(peer, advisoryMs, replace)) {
-        return { entry: peer, source: "peer" };
+      const overdue = performance.now() - waitStart >= this.#staleLockMs;
+      if (await this.#breakIfStale(lockPath, overdue)) {
+        waitStart = performance.now();
+      }
+      const peer = await this.#readEntry(key, maxLifetimeMs);
+      if (peer.entry && this.#isFresh(peer.entry, advisoryMs, replace)) {
+        return { entry: peer.entry, source: "peer" };
       }
       await _sleep(this.#pollIntervalMs * (0.75 + Math.random() / 2));
     }
     try {
-      const again = await this.read(key);
-      if (again && this.#isFresh(again, advisoryMs, replace)) {
-        return { entry: again, source: waited ? "peer" : "cache" };
+      const again = await this.#readEntry(key, maxLifetimeMs);
+      if (again.entry && this.#isFresh(again.entry, advisoryMs, replace)) {
+        return { entry: again.entry, source: waited ? "peer" : "cache" };
       }
       const entry = await refresh();
       try {
@@ -329,9 +448,10 @@ export class FileCache {
           entry,
           source: "refresh",
           warning: _notCachedWarning(this.#directory, error),
+          ...ignored,
         };
       }
-      return { entry, source: "refresh" };
+      return { entry, source: "refresh", ...ignored };
     } finally {
       await this.#unlock(lockPath, nonce);
     }
@@ -360,54 +480,26 @@ export class FileCache {
   }
 
   /**
-   * Creates the directory (0700), or checks the one there: a symlink, a
-   * non-directory or a directory owned by someone else is refused; group or
-   * world permissions are removed.
+   * Checks the directory (and creates it, 0700, with `create`) before
+   * anything in it is read or created: a symlink, a non-directory or a
+   * directory owned by someone else is refused; group or world permissions
+   * are removed. Checked once per instance: once it is ours and 0700, only
+   * we (and root) can change it.
+   *
+   * @returns `false` when it does not exist (and `create` is `false`).
    */
-  async #ensureDirectory(): Promise<void> {
-    if (this.#dirReady) return;
-    await Deno.mkdir(this.#directory, { recursive: true, mode: 0o700 });
-    const info = await Deno.lstat(this.#directory);
-    const refuse = (why: string): never => {
-      throw new BRSConfigurationError(
-        `Cannot use the credential cache directory '${this.#directory}' as ${why}: remove it, or set XDG_CACHE_HOME to a directory of your own, or use --no-cache`,
-        { code: "CacheDirectoryUnsafe", param: "directory" },
-      );
-    };
-    if (info.isSymlink) refuse("it is a symbolic link");
-    if (!info.isDirectory) refuse("it is not a directory");
-    if (_ownUid === undefined) await this.#probeUid();
-    if (info.uid !== null && _ownUid !== undefined && info.uid !== _ownUid) {
-      refuse(`it is owned by uid ${info.uid}, not by you (uid ${_ownUid})`);
-    }
-    if (info.mode !== null && (info.mode & 0o077) !== 0) {
-      await Deno.chmod(this.#directory, 0o700);
-      this.#repaired =
-        `Set the credential cache directory '${this.#directory}' to mode 0700: it was 0${
-          (info.mode & 0o777).toString(8)
-        }, open to other users`;
-    }
+  async #checkDirectory(create: boolean): Promise<boolean> {
+    if (this.#dirReady) return true;
+    const dir = await _ensurePrivateDirectory(this.#directory, {
+      create,
+      what: "the credential cache directory",
+      advice:
+        "set XDG_CACHE_HOME to a directory of your own, or use --no-cache",
+    });
+    if (!dir.exists) return false;
+    if (dir.repaired !== undefined) this.#repaired = dir.repaired;
     this.#dirReady = true;
-  }
-
-  /** Learns this process's uid from a file it creates (no --allow-sys=uid needed). */
-  async #probeUid(): Promise<void> {
-    const probe =
-      `${this.#directory}/.uid-probe.${Deno.pid}.${crypto.randomUUID()}`;
-    try {
-      const file = await Deno.open(probe, {
-        createNew: true,
-        write: true,
-        mode: 0o600,
-      });
-      try {
-        _learnUid((await file.stat()).uid);
-      } finally {
-        file.close();
-      }
-    } finally {
-      await Deno.remove(probe).catch(() => {});
-    }
+    return true;
   }
 
   async #tryLock(lockPath: string): Promise<string | undefined> {
@@ -435,17 +527,31 @@ export class FileCache {
     return nonce;
   }
 
+  /** The lock's content (when it parses) and its mtime; never follows a link. */
   async #readLock(
     lockPath: string,
-  ): Promise<{ pid?: number; time: number; nonce?: string } | undefined> {
-    let text: string;
-    let mtime: number;
+  ): Promise<
+    { pid?: number; time?: number; mtime: number; nonce?: string } | undefined
+  > {
+    let info: Deno.FileInfo;
     try {
-      const info = await Deno.stat(lockPath);
-      mtime = info.mtime?.getTime() ?? this.#now();
-      text = await Deno.readTextFile(lockPath);
+      info = await Deno.lstat(lockPath);
     } catch {
       return undefined;
+    }
+    const mtime = info.mtime?.getTime() ?? Date.now();
+    let text: string;
+    try {
+      const read = await _readBounded(lockPath, {
+        maxBytes: _READ_CAPS.lock,
+        what: "the lock file",
+        noFollow: true,
+      });
+      text = new TextDecoder().decode(read.bytes);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      // a link, a FIFO, an oversize file: judged by its mtime
+      return { mtime };
     }
     try {
       const value: unknown = JSON.parse(text);
@@ -453,38 +559,58 @@ export class FileCache {
         const { pid, time, nonce } = value as Record<string, unknown>;
         return {
           pid: typeof pid === "number" ? pid : undefined,
-          time: typeof time === "number" ? Math.min(time, mtime) : mtime,
+          time: typeof time === "number" && Number.isFinite(time)
+            ? time
+            : undefined,
+          mtime,
           nonce: typeof nonce === "string" ? nonce : undefined,
         };
       }
     } catch {
       // a lock being written, or garbage: judged by its mtime
     }
-    return { time: mtime };
+    return { mtime };
   }
 
-  async #breakIfStale(lockPath: string): Promise<void> {
+  /**
+   * Breaks the lock when it is stale: its holder's recorded time (else its
+   * mtime) is older than `staleLockMs`, any of its timestamps lies in the
+   * future, its process is gone (after a grace), or `force` (the wait's
+   * monotonic bound is reached).
+   *
+   * @returns Whether a lock was broken.
+   */
+  async #breakIfStale(lockPath: string, force: boolean): Promise<boolean> {
     const lock = await this.#readLock(lockPath);
-    if (lock === undefined) return;
-    const age = this.#now() - lock.time;
-    const dead = lock.pid !== undefined && !(await _processAlive(lock.pid));
-    const stale = age > this.#staleLockMs ||
-      (dead && age > this.#deadLockGraceMs) ||
-      (lock.pid === undefined && age > this.#deadLockGraceMs * 4);
-    if (!stale) return;
+    if (lock === undefined) return false;
+    const now = this.#now();
+    // The recorded time is on the holders' clock (ours); the mtime on the
+    // system's.
+    const future =
+      (lock.time !== undefined && lock.time > now + _LOCK_SKEW_MS) ||
+      lock.mtime > Date.now() + _LOCK_SKEW_MS;
+    const age = lock.time !== undefined
+      ? now - lock.time
+      : Date.now() - lock.mtime;
+    const stale = force || future || age > this.#staleLockMs ||
+      (lock.pid === undefined && age > this.#deadLockGraceMs * 4) ||
+      (lock.pid !== undefined && age > this.#deadLockGraceMs &&
+        !(await _processAlive(lock.pid)));
+    if (!stale) return false;
     // Move the lock aside atomically; if what we moved is not the lock we
     // judged (someone broke it and took a new one meanwhile), put it back.
     const aside = `${lockPath}.broken.${crypto.randomUUID()}`;
     try {
       await Deno.rename(lockPath, aside);
     } catch {
-      return;
+      return false;
     }
     const moved = await this.#readLock(aside);
     if (moved && moved.nonce !== lock.nonce) {
       await Deno.link(aside, lockPath).catch(() => {});
     }
     await Deno.remove(aside).catch(() => {});
+    return true;
   }
 
   async #unlock(lockPath: string, nonce: string): Promise<void> {
@@ -541,36 +667,6 @@ async function _processAlive(pid: number): Promise<boolean> {
   }
 }
 
-/** This process's uid, once known (from --allow-sys=uid or a file it created). */
-let _ownUid: number | undefined = (() => {
-  try {
-    return Deno.permissions.querySync({ name: "sys", kind: "uid" }).state ===
-        "granted"
-      ? Deno.uid() ?? undefined
-      : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-
-function _learnUid(uid: number | null): void {
-  if (uid !== null) _ownUid ??= uid;
-}
-
-/**
- * A file or directory only its owner can use: not a symlink, no group or
- * world permissions, and owned by `uid` when that is known.
- */
-function _private(
-  info: Deno.FileInfo,
-  uid: number | null | undefined,
-): boolean {
-  if (info.isSymlink) return false;
-  if (info.mode !== null && (info.mode & 0o077) !== 0) return false;
-  return uid === undefined || uid === null || info.uid === null ||
-    info.uid === uid;
-}
-
 /** An operating-system failure to write (not a missing Deno permission or a refusal). */
 function _isSystemError(error: unknown): boolean {
   return error instanceof Error && !(error instanceof Deno.errors.NotCapable) &&
@@ -580,11 +676,6 @@ function _isSystemError(error: unknown): boolean {
 function _notCachedWarning(directory: string, error: unknown): string {
   const reason = error instanceof Error ? error.message : String(error);
   return `Credentials not cached as the cache directory '${directory}' cannot be written: ${reason}`;
-}
-
-function _isPermissionError(error: unknown): boolean {
-  return error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied;
 }
 
 function _sleep(ms: number): Promise<void> {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { _READ_CAPS, _readBoundedTextSync } from "../_read_bounded.ts";
 import { BRSConfigurationError } from "../errors.ts";
 
 /** One section of an AWS shared file. */
@@ -132,8 +133,12 @@ export async function _readAwsIni(
   let text: string;
   try {
     // sync: no thread-pool hop on the warm path
-    text = Deno.readTextFileSync(file);
+    text = _readBoundedTextSync(file, {
+      maxBytes: _READ_CAPS.awsFile,
+      what: `the AWS ${kind} file`,
+    });
   } catch (error) {
+    if (error instanceof BRSConfigurationError) throw error;
     if (error instanceof Deno.errors.NotFound) return new Map();
     if (
       error instanceof Deno.errors.NotCapable ||

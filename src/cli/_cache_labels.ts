@@ -5,8 +5,16 @@
  * of that role or profile, whatever its session name, endpoint, region or
  * MFA device. The cache key itself is a hash and cannot be read back.
  *
+ * Labels are written like the entries (a new temporary file, renamed:
+ * never through a link) and only into a cache directory that is checked to
+ * be a private directory of the current user; they are read only as regular
+ * files of at most 4 KiB, never through a link.
+ *
  * @module
  */
+
+import { _READ_CAPS, _readBounded } from "../_read_bounded.ts";
+import { _ensurePrivateDirectory, _writePrivateFile } from "../_private_dir.ts";
 
 /** What a label says about its entry. */
 export interface _CacheLabel {
@@ -19,8 +27,8 @@ export interface _CacheLabel {
 const _LABEL = /^([0-9a-f]{16,128})\.label$/;
 
 /**
- * Writes the label of the entry `key` (0600); a failure is ignored (the
- * entry is then only found by its exact request).
+ * Writes the label of the entry `key` (0600, never through a link); a
+ * failure is ignored (the entry is then only found by its exact request).
  *
  * @param directory The cache directory.
  * @param key The entry's key.
@@ -32,13 +40,14 @@ export async function _writeCacheLabel(
   label: _CacheLabel,
 ): Promise<void> {
   try {
-    await Deno.writeTextFile(
+    const dir = await _ensurePrivateDirectory(directory, { create: false });
+    if (!dir.exists) return;
+    await _writePrivateFile(
       `${directory}/${key}.label`,
       JSON.stringify({ role: label.role, profile: label.profile }),
-      { mode: 0o600 },
     );
   } catch {
-    // read-only or missing directory: the entry was not cached either
+    // read-only, missing or unsafe directory: the entry was not cached either
   }
 }
 
@@ -60,10 +69,14 @@ export async function _keysLabelled(
       if (key === undefined) continue;
       let label: _CacheLabel;
       try {
-        label = JSON.parse(
-          await Deno.readTextFile(`${directory}/${entry.name}`),
-        );
-      } catch {
+        const read = await _readBounded(`${directory}/${entry.name}`, {
+          maxBytes: _READ_CAPS.label,
+          what: "the cache label",
+          noFollow: true,
+        });
+        label = JSON.parse(new TextDecoder().decode(read.bytes));
+      } catch (error) {
+        if (error instanceof Deno.errors.NotCapable) throw error;
         continue;
       }
       if (

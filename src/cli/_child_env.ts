@@ -17,13 +17,23 @@
  * - `BRS_EXEC`: the role (or profile) the child runs as, like aws-vault's
  *   `AWS_VAULT`.
  *
- * The files live in a private directory (0700) of the cache directory and
- * are removed when the child ends; where that directory cannot be written,
- * the three variables point at `/dev/null` (region still set).
+ * The files live in a fresh directory (made exclusively, mode 0700) inside
+ * the cache directory, which is checked first (a real directory of the
+ * current user, no group/world permissions: anything else is refused with
+ * code `CacheDirectoryUnsafe`, before anything is written); each file is
+ * created with `createNew`, so no write follows a link. They are removed
+ * when the child ends. Where the cache directory cannot be written, the
+ * three variables point at `/dev/null` (region still set).
  *
  * @module
  */
 
+import { BRSConfigurationError } from "../errors.ts";
+import {
+  _createPrivateFile,
+  _ensurePrivateDirectory,
+  _makePrivateTempDir,
+} from "../_private_dir.ts";
 import { _awsConfigPath, _readAwsIni } from "./_aws_ini.ts";
 import { _LOOKUP_MARKER } from "./_resolve_session.ts";
 
@@ -112,27 +122,32 @@ export async function _childEnvironment(
   if (region !== undefined) settings.region = region;
   let dir: string | undefined;
   try {
-    await Deno.mkdir(options.directory, { recursive: true, mode: 0o700 });
-    dir = await Deno.makeTempDir({ dir: options.directory, prefix: "exec-" });
+    await _ensurePrivateDirectory(options.directory, {
+      what: "the credential cache directory",
+      advice: "set XDG_CACHE_HOME to a directory of your own",
+    });
+    dir = await _makePrivateTempDir(options.directory, "exec-");
     const lines = Object.entries(settings).map(([k, v]) => `${k} = ${v}`);
-    await Deno.writeTextFile(
+    await _createPrivateFile(
       `${dir}/config`,
       `# written by brs exec for its child; removed when it ends\n[default]\n${
         lines.join("\n")
       }\n`,
-      { mode: 0o600 },
     );
-    await Deno.writeTextFile(`${dir}/credentials`, "", { mode: 0o600 });
+    await _createPrivateFile(`${dir}/credentials`, "");
     env.AWS_CONFIG_FILE = `${dir}/config`;
     env.AWS_SHARED_CREDENTIALS_FILE = `${dir}/credentials`;
     env.BOTO_CONFIG = `${dir}/credentials`;
-  } catch {
-    // The cache directory cannot be written (or --allow-write does not
-    // cover it): the child still sees no credential file, only without the
-    // profile's other settings.
+  } catch (error) {
     if (dir !== undefined) {
       await Deno.remove(dir, { recursive: true }).catch(() => {});
     }
+    // A directory another user owns or links elsewhere: refused, nothing
+    // written.
+    if (error instanceof BRSConfigurationError) throw error;
+    // The cache directory cannot be written (or --allow-write does not
+    // cover it): the child still sees no credential file, only without the
+    // profile's other settings.
     dir = undefined;
     env.AWS_CONFIG_FILE = "/dev/null";
     env.AWS_SHARED_CREDENTIALS_FILE = "/dev/null";

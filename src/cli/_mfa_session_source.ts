@@ -87,7 +87,10 @@ export class _MfaSessionSource {
           credentials: await this.#fetch(),
           obtainedAt: new Date().toISOString(),
         }),
-        { advisorySeconds: o.advisorySeconds },
+        {
+          advisorySeconds: o.advisorySeconds,
+          maxLifetimeSeconds: o.durationSeconds,
+        },
       );
       if (result.warning !== undefined) {
         await _err(`brs: warning: ${result.warning}`);

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { _READ_CAPS, _readBoundedTextSync } from "../_read_bounded.ts";
 import { BRSConfigurationError } from "../errors.ts";
 import {
   _awsConfigPath,
@@ -171,8 +172,13 @@ export async function _loadTomlProfiles(
   let text: string;
   try {
     // sync: no thread-pool hop on the warm path
-    text = Deno.readTextFileSync(path);
+    text = _readBoundedTextSync(path, {
+      maxBytes: _READ_CAPS.toml,
+      what: "the config file",
+      param: "--config",
+    });
   } catch (error) {
+    if (error instanceof BRSConfigurationError) throw error;
     if (error instanceof Deno.errors.NotFound && !location.explicit) {
       return new Map();
     }

@@ -710,8 +710,18 @@ export class _CredentialSource {
           credentials: await this.#refresh(),
           obtainedAt: new Date().toISOString(),
         }),
-        { advisorySeconds: this.#request.advisoryTimeout ?? 900 },
+        {
+          advisorySeconds: this.#request.advisoryTimeout ?? 900,
+          maxLifetimeSeconds: this.#request.durationSeconds ?? 3600,
+        },
       );
+      if (this.#debug && result.ignored !== undefined) {
+        await _err(
+          `brs: debug: ignored the cached entry ${this.#cache.directory}/${
+            this.#key.slice(0, 12)
+          }...json as ${result.ignored}`,
+        );
+      }
       if (result.source === "refresh") {
         await _writeCacheLabel(this.#cache.directory, this.#key, {
           role: this.#request.roleArn,

@@ -36,6 +36,8 @@ Examples:
 `;
 
 const _FILE = /^[0-9a-f]{16,128}\.(json|label)$/;
+/** Left behind when a process died while it broke a stale lock. */
+const _LITTER = /^[0-9a-f]{16,128}\.lock\.broken\.[^/]+$/;
 
 /**
  * Runs `clear`.
@@ -74,6 +76,17 @@ export async function runClear(args: string[]): Promise<number> {
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
+  }
+  // Broken-lock litter, whatever was asked: a link is removed itself (its
+  // target never is).
+  try {
+    for await (const entry of Deno.readDir(directory)) {
+      if ((entry.isFile || entry.isSymlink) && _LITTER.test(entry.name)) {
+        await Deno.remove(`${directory}/${entry.name}`).catch(() => {});
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   let removed = 0;
   for (const name of names) {
