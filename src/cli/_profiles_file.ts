@@ -116,6 +116,15 @@ function _configError(message: string, param?: string): BRSConfigurationError {
   return new BRSConfigurationError(message, { code: "ConfigError", param });
 }
 
+/** A TOML basic-string key with its escapes (`\u0000`) resolved. */
+function _unescape(text: string): string {
+  try {
+    return JSON.parse(`"${text}"`);
+  } catch {
+    return text;
+  }
+}
+
 /**
  * The line of each table and key; a key defined twice in one table, or a
  * table defined twice, is an error (TOML forbids both), naming the lines.
@@ -152,7 +161,8 @@ function _lineIndex(
     }
     const key = line.match(/^\s*(?:"([^"]+)"|'([^']+)'|([\w-]+))\s*=/);
     if (key) {
-      const name = key[1] ?? key[2] ?? key[3] ?? "";
+      const name = (key[1] === undefined ? undefined : _unescape(key[1])) ??
+        key[2] ?? key[3] ?? "";
       const target = current ?? tables.get("") ?? { header: 0, keys: {} };
       if (!current && !tables.has("")) tables.set("", target);
       const first = target.keys[name];
@@ -209,7 +219,7 @@ export async function _loadTomlProfiles(
       message.replace(/^Parse error on line \d+, column \d+:\s*/, "")
         .split("\n")[0];
     throw _configError(
-      `Cannot parse config file '${path}'${
+      `Cannot parse config file '${_printable(path)}'${
         line ? ` on line ${line}` : ""
       }: ${reason}`,
       "--config",
@@ -220,9 +230,11 @@ export async function _loadTomlProfiles(
     if (typeof table !== "object" || table === null || Array.isArray(table)) {
       const line = lines.get("")?.keys[name];
       throw _configError(
-        `Cannot use config file '${path}'${
+        `Cannot use config file '${_printable(path)}'${
           line ? ` line ${line}` : ""
-        }: top-level key '${name}' must be a profile table such as [${name}]`,
+        }: top-level key '${
+          _printable(name)
+        }' must be a profile table such as [${_printable(name)}]`,
         name,
       );
     }
@@ -237,12 +249,13 @@ export async function _loadTomlProfiles(
       const [key, value] of Object.entries(table as Record<string, unknown>)
     ) {
       const line = tableLines.keys[key] ?? tableLines.header;
-      const where =
-        `Cannot use config file '${path}' line ${line}: profile '${name}'`;
+      const where = `Cannot use config file '${
+        _printable(path)
+      }' line ${line}: profile '${_printable(name)}'`;
       const kind = _TOML_KEYS[key];
       if (kind === undefined) {
         throw _configError(
-          `${where} has an unknown key '${key}'; known keys: ${
+          `${where} has an unknown key '${_printable(key)}'; known keys: ${
             Object.keys(_TOML_KEYS).join(", ")
           }`,
           `${name}.${key}`,
@@ -250,7 +263,9 @@ export async function _loadTomlProfiles(
       }
       const bad = (what: string): BRSConfigurationError =>
         _configError(
-          `${where} key '${key}' must be ${what}: got ${_typeName(value)}`,
+          `${where} key '${_printable(key)}' must be ${what}: got ${
+            _typeName(value)
+          }`,
           `${name}.${key}`,
         );
       const record = profile as unknown as Record<string, unknown>;
