@@ -217,6 +217,8 @@ export interface _PlanInput {
   credentialsFile: string;
   /** The TOML profiles (none: an empty map). */
   toml: Map<string, _Profile>;
+  /** The TOML file's path, for messages. */
+  tomlFile?: string;
   /** The environment. */
   env: Record<string, string | undefined>;
   /** The flags. */
@@ -1064,7 +1066,9 @@ export function _planCredentials(input: _PlanInput): _Plan {
     throw _config(
       `Cannot find profile '${_printable(name)}' (from ${from}) in '${
         _printable(input.configFile)
-      }', '${_printable(input.credentialsFile)}' or the TOML file${
+      }', '${_printable(input.credentialsFile)}' or '${
+        _printable(input.tomlFile ?? "the TOML file")
+      }'${
         _didYouMean(name, [...new Set([...toml.keys(), ...aws.keys()])])
       }: run 'brs profiles' to list the profiles`,
       "--profile",

@@ -56,7 +56,8 @@ export async function _loadPlan(
   flags: _SessionFlags,
   env: Record<string, string | undefined> = _env(),
 ): Promise<_Plan> {
-  const toml = await _loadTomlProfiles(_configLocation(flags.config));
+  const location = _configLocation(flags.config);
+  const toml = await _loadTomlProfiles(location);
   const configFile = _awsConfigPath(env);
   const credentialsFile = _awsCredentialsPath(env);
   return _planCredentials({
@@ -65,6 +66,7 @@ export async function _loadPlan(
     credentials: await _readAwsIni(credentialsFile, "credentials"),
     credentialsFile,
     toml,
+    tomlFile: location.path,
     env,
     flags,
   });
@@ -333,7 +335,11 @@ function _leafError(leaf: _Leaf, error: unknown): unknown {
   const message = error instanceof Error ? error.message : String(error);
   if (leaf.kind === "keys" || leaf.kind === "web-identity") return error;
   const first = message.split("\n")[0]!.slice(0, 300);
-  return new BRSRefreshError(
+  // A failing command is the profile's to fix (exit 2), as is a loop.
+  const ErrorClass = leaf.kind === "process"
+    ? BRSConfigurationError
+    : BRSRefreshError;
+  return new ErrorClass(
     `Cannot get base credentials from ${_describeLeaf(leaf)}: ${
       _printable(first)
     }${
