@@ -411,7 +411,7 @@ Deno.test({
       ["not a number", "mfa_session_duration = 12h\n", [
         "mfa_session_duration",
         "integer",
-        "line 5",
+        "line 6",
       ]],
     ];
     for (const [name, line, needles] of bad) {
