@@ -6,3 +6,9 @@ for (const entry of ["../mod.ts", "../src/testing/mod.ts"]) {
     assertEquals(names.filter((name) => name.startsWith("_")), []);
   });
 }
+
+Deno.test("src/testing/mod.ts exports the local SSO portal and the token cache writer", async () => {
+  const testing = await import("../src/testing/mod.ts");
+  assertEquals(typeof testing.startLocalSso, "function");
+  assertEquals(typeof testing.writeSsoTokenCache, "function");
+});

@@ -39,6 +39,8 @@ import {
   _WEB_IDENTITY_FAULTS,
   type LocalWebIdentityOptions,
 } from "./_web_identity.ts";
+import { _registerRoleIssuer } from "./_role_issuer.ts";
+import { _FaultQueue, _pushCapped, _sleepUnlessAborted } from "./_faults.ts";
 export type { LocalWebIdentityOptions } from "./_web_identity.ts";
 
 /**
@@ -370,7 +372,7 @@ export interface LocalSts extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-const FAULT_KINDS: ReadonlySet<string> = new Set([
+const FAULT_KINDS: readonly LocalStsFault["kind"][] = [
   "throttle",
   "server-error",
   "access-denied",
@@ -379,8 +381,8 @@ const FAULT_KINDS: ReadonlySet<string> = new Set([
   "outage",
   "expired-token",
   "malformed",
-  ...Object.keys(_WEB_IDENTITY_FAULTS),
-]);
+  ...Object.keys(_WEB_IDENTITY_FAULTS) as LocalStsFault["kind"][],
+];
 
 interface UserPrincipal {
   kind: "user";
@@ -499,7 +501,12 @@ class LocalStsServer implements LocalSts {
   readonly #maxRequestSkewSeconds: number | undefined;
   readonly #webIdentity: LocalWebIdentityOptions;
   readonly #issued = new Map<string, IssuedKey>();
-  #faults: { fault: LocalStsFault; remaining: number }[] = [];
+  readonly #faults = new _FaultQueue(
+    FAULT_KINDS,
+    "actions",
+    "action names",
+    () => true,
+  );
   #latencyMs: number;
   #dateSkewSeconds: number;
   #credentialLifetimeSeconds: number | undefined;
@@ -533,6 +540,29 @@ class LocalStsServer implements LocalSts {
       handle: (request) => this.#handle(request),
       problem: (problem) => this.#problem(problem),
     });
+    _registerRoleIssuer(this, ({ roleArn, sessionName, lifetimeSeconds }) => {
+      const role = _parseRoleArn(roleArn);
+      if (!role || !/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+        throw new TypeError(
+          `Cannot issue role credentials for '${roleArn}' and session '${sessionName}'`,
+        );
+      }
+      const issued = this.#issue({
+        kind: "role",
+        roleArn,
+        partition: role.partition,
+        account: role.account,
+        roleName: role.name,
+        roleId: `AROA${_stableId(`role:${roleArn}`)}`,
+        sessionName,
+      }, lifetimeSeconds);
+      return {
+        accessKeyId: issued.AccessKeyId as string,
+        secretAccessKey: issued.SecretAccessKey as string,
+        sessionToken: issued.SessionToken as string,
+        expiration: Date.parse(issued.Expiration as string),
+      };
+    });
   }
 
   get calls(): Readonly<LocalStsCalls> {
@@ -565,51 +595,14 @@ class LocalStsServer implements LocalSts {
   }
 
   injectFault(fault: LocalStsFault): void {
-    if (typeof fault !== "object" || fault === null) {
-      throw new TypeError(
-        `Cannot inject fault as it must be an object: got ${String(fault)}`,
-      );
-    }
-    if (!FAULT_KINDS.has(fault.kind)) {
-      throw new TypeError(
-        `Cannot inject fault as 'kind' must be one of ${
-          [...FAULT_KINDS].join(", ")
-        }: got ${String(fault.kind)}`,
-      );
-    }
-    if (
-      fault.times !== undefined &&
-      (!Number.isInteger(fault.times) || fault.times < 1)
-    ) {
-      throw new TypeError(
-        `Cannot inject fault as 'times' must be an integer >= 1 or undefined: got ${
-          String(fault.times)
-        }`,
-      );
-    }
-    if (
-      fault.actions !== undefined &&
-      (!Array.isArray(fault.actions) ||
-        fault.actions.some((a) => typeof a !== "string"))
-    ) {
-      throw new TypeError(
-        "Cannot inject fault as 'actions' must be an array of action names or undefined",
-      );
-    }
-    this.#faults.push({
-      fault: {
-        ...fault,
-        actions: fault.actions ? [...fault.actions] : undefined,
-      },
-      remaining: fault.times ?? Infinity,
-    });
+    const kind = this.#faults.add(fault);
     // A client may silently retry a request dropped on a reused keep-alive
     // connection: make the next requests come on fresh connections.
-    if (fault.kind === "drop") this.#server.closeIdle();
+    if (kind === "drop") this.#server.closeIdle();
   }
 
   clearFaults(): void {
-    this.#faults = [];
+    this.#faults.clear();
   }
 
   resetCalls(): void {
@@ -670,8 +663,7 @@ class LocalStsServer implements LocalSts {
   // ---- request handling --------------------------------------------------
 
   #record(record: LocalStsRequestRecord): void {
-    this.#requests.push(record);
-    if (this.#requests.length > 11_000) this.#requests.splice(0, 1_000);
+    _pushCapped(this.#requests, record);
   }
 
   #serverNow(): number {
@@ -759,25 +751,13 @@ class LocalStsServer implements LocalSts {
       status: outcome.status,
       headers: this.#headers(requestId),
       body: outcome.body,
-      close: this.#faults.some((f) => f.fault.kind === "drop"),
+      close: this.#faults.has("drop"),
     };
   }
 
   /** Waits `ms`; resolves `false` if the server closed first. */
   #sleep(ms: number): Promise<boolean> {
-    const signal = this.#server.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(true);
-      }, ms);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
+    return _sleepUnlessAborted(this.#server.signal, ms);
   }
 
   async #process(
@@ -890,15 +870,7 @@ class LocalStsServer implements LocalSts {
   }
 
   #takeFault(action: string): LocalStsFault["kind"] | undefined {
-    const index = this.#faults.findIndex((f) =>
-      f.remaining > 0 &&
-      (f.fault.actions === undefined || f.fault.actions.includes(action))
-    );
-    if (index < 0) return undefined;
-    const entry = this.#faults[index]!;
-    entry.remaining--;
-    if (entry.remaining <= 0) this.#faults.splice(index, 1);
-    return entry.fault.kind;
+    return this.#faults.take(action);
   }
 
   #faultOutcome(

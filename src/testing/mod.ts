@@ -3,7 +3,9 @@
  * demos, with no AWS account and no network. It serves `AssumeRole`,
  * `GetCallerIdentity` and `GetSessionToken` on 127.0.0.1 to the unmodified
  * AWS SDK, checks SigV4 signatures and MFA codes, and can add latency, skew
- * its clock and inject faults.
+ * its clock and inject faults. Beside it: a local IAM Identity Center (SSO)
+ * portal (`startLocalSso`) whose role credentials the local STS accepts, and
+ * `writeSsoTokenCache`, which writes a token where `aws sso login` does.
  *
  * @example Usage
  * ```ts
@@ -65,3 +67,15 @@ export type {
   LocalIotCredentialsOptions,
   LocalIotFault,
 } from "./local_iot.ts";
+export { startLocalSso } from "./local_sso.ts";
+export type {
+  LocalSso,
+  LocalSsoCalls,
+  LocalSsoFault,
+  LocalSsoLogin,
+  LocalSsoOptions,
+  LocalSsoRequestRecord,
+  LocalSsoToken,
+} from "./local_sso.ts";
+export { writeSsoTokenCache } from "./sso_token_cache.ts";
+export type { WriteSsoTokenCacheOptions } from "./sso_token_cache.ts";
