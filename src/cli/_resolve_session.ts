@@ -694,13 +694,15 @@ export class _CredentialSource {
     return {
       mfaSessions,
       leafCheck: async () => {
-        if (leafSession === undefined) await leafProvider();
+        if (leafSession !== undefined) return;
+        if (plan.hops.length === 0) held = undefined; // a refresh: new ones
+        await leafProvider();
       },
       final: async () => {
         if (plan.hops.length > 0 || leafSession !== undefined) {
           return await last!.refresh({ force: true });
         }
-        held = undefined;
+        // the leaf's credentials that leafCheck just fetched
         return _toTemporary(await leafProvider(), leaf);
       },
       close: async () => {
