@@ -8,6 +8,10 @@
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
 import {
+  boto3Python,
+  type ChildClient,
+  childCommand,
+  type CliEnv,
   debianAwsCli,
   makeCliEnv,
   ROLE_ARN,
@@ -15,20 +19,7 @@ import {
 } from "./fixtures/cli/helpers.ts";
 
 const AWS = await debianAwsCli();
-const PYTHON = await (async (): Promise<string | undefined> => {
-  try {
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import boto3"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success ? "/usr/bin/python3" : undefined;
-  } catch {
-    return undefined;
-  }
-})();
-const JS_CHILD =
-  new URL("./fixtures/cli/chain_child.ts", import.meta.url).pathname;
+const PYTHON = await boto3Python();
 const CP = ["--format", "credential-process"];
 const ACCOUNT = "123456789012";
 const SSO_ROLE = "Developer";
@@ -40,7 +31,11 @@ function denoDir(): string {
 }
 
 /** A test HOME with an sso-session profile, a legacy SSO profile and role profiles on top. */
-async function ssoEnv(stsUrl: string, ssoUrl: string, startUrl: string) {
+async function ssoEnv(
+  stsUrl: string,
+  ssoUrl: string,
+  startUrl: string,
+): Promise<{ cli: CliEnv; env: Record<string, string> }> {
   const cli = await makeCliEnv();
   const env: Record<string, string> = {
     ...cli.env,
@@ -130,45 +125,7 @@ Deno.test("an SSO profile works as the target and as the source of a role, from 
   assertStringIncludes(expired.stderr, "aws sso login --profile sso-dev");
 });
 
-type Client = "aws" | "boto3" | "js";
-
-function childCommand(client: Client, stsUrl: string): string[] {
-  switch (client) {
-    case "aws":
-      return [
-        AWS!,
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        stsUrl,
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-      ];
-    case "boto3":
-      return [
-        PYTHON!,
-        "-c",
-        "import boto3, sys; print(boto3.session.Session().client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'])",
-        stsUrl,
-      ];
-    case "js":
-      return [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        "--allow-net=127.0.0.1",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys",
-        JS_CHILD,
-        stsUrl,
-      ];
-  }
-}
-
-const MISSING: Record<Client, string | undefined> = {
+const MISSING: Record<ChildClient, string | undefined> = {
   aws: AWS ? undefined : "Debian's awscli is not installed",
   boto3: PYTHON ? undefined : "/usr/bin/python3 has no boto3 (python3-boto3)",
   js: undefined,
@@ -199,7 +156,7 @@ for (const target of ["sso-dev", "app"] as const) {
             "--profile",
             target,
             "--",
-            ...childCommand(client, sts.url),
+            ...childCommand(client, sts.url, { aws: AWS, python: PYTHON }),
           ],
           env,
         );

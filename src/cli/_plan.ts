@@ -42,7 +42,7 @@ import {
   _printable,
   _subProperties,
 } from "./_aws_ini.ts";
-import { _didYouMean } from "./_args.ts";
+import { _didYouMean, type _SessionFlags } from "./_args.ts";
 import type { _Profile } from "./_profiles_file.ts";
 import { _AWS_KNOWN_KEYS, _CREDENTIAL_SOURCES } from "./_profiles_file.ts";
 
@@ -183,27 +183,21 @@ export interface _Plan {
   warnings: string[];
 }
 
-/** The flags that shape a plan. */
-export interface _PlanFlags {
-  /** `--profile`. */
-  profile?: string;
-  /** `--role-arn`. */
-  roleArn?: string;
-  /** `--role-session-name`. */
-  roleSessionName?: string;
-  /** `--serial-number`. */
-  serialNumber?: string;
-  /** `--mfa-command`. */
-  mfaCommand?: string;
-  /** `--duration-seconds`. */
-  durationSeconds?: number;
-  /** `--external-id`. */
-  externalId?: string;
-  /** `--region`. */
-  region?: string;
-  /** `--endpoint-url`. */
-  endpointUrl?: string;
-}
+/** The flags that shape a plan (the session flags but `--config` and the switches). */
+export type _PlanFlags = Partial<
+  Pick<
+    _SessionFlags,
+    | "profile"
+    | "roleArn"
+    | "roleSessionName"
+    | "serialNumber"
+    | "mfaCommand"
+    | "durationSeconds"
+    | "externalId"
+    | "region"
+    | "endpointUrl"
+  >
+>;
 
 /** What the planner plans from. */
 export interface _PlanInput {

@@ -97,9 +97,13 @@ export function _knownRegion(plan: _Plan): string | undefined {
   return plan.region;
 }
 
-async function _sha256(text: string): Promise<string> {
+/** The hex digest of a text (one-way: for identities, never for secrets). */
+async function _hexDigest(
+  algorithm: "SHA-1" | "SHA-256",
+  text: string,
+): Promise<string> {
   const digest = await crypto.subtle.digest(
-    "SHA-256",
+    algorithm,
     new TextEncoder().encode(text),
   );
   return Array.from(
@@ -119,7 +123,7 @@ export async function _baseIdentity(
   env: Record<string, string | undefined> = _env(),
 ): Promise<Record<string, unknown>> {
   const digest = async (id: string | undefined): Promise<string | undefined> =>
-    id ? `sha256:${await _sha256(id)}` : undefined;
+    id ? `sha256:${await _hexDigest("SHA-256", id)}` : undefined;
   switch (leaf.kind) {
     case "keys":
       return { kind: "keys", key: await digest(leaf.keys.accessKeyId) };
@@ -282,14 +286,8 @@ async function _checkSsoToken(
   env: Record<string, string | undefined>,
 ): Promise<void> {
   const id = leaf.ssoSession ?? leaf.startUrl;
-  const digest = await crypto.subtle.digest(
-    "SHA-1",
-    new TextEncoder().encode(id),
-  );
-  const name = Array.from(
-    new Uint8Array(digest),
-    (b) => b.toString(16).padStart(2, "0"),
-  ).join("");
+  // the file name `aws sso login` gives it
+  const name = await _hexDigest("SHA-1", id);
   const file = `${env.HOME ?? "~"}/.aws/sso/cache/${name}.json`;
   const login = `run 'aws sso login --profile ${
     _printable(leaf.profile ?? "")
