@@ -48,6 +48,7 @@ function _env(): Record<string, string | undefined> {
  *
  * @param flags The session flags.
  * @param env The environment (default: the process's).
+ * @param options `allowLeafOnly`: accept a profile without a role (`clear`).
  * @returns The plan.
  * @throws {BRSConfigurationError} A missing, broken or cyclic profile.
  * @throws {BRSValidationError} A bad value, naming where it came from.
@@ -55,6 +56,7 @@ function _env(): Record<string, string | undefined> {
 export async function _loadPlan(
   flags: _SessionFlags,
   env: Record<string, string | undefined> = _env(),
+  options: { allowLeafOnly?: boolean } = {},
 ): Promise<_Plan> {
   const location = _configLocation(flags.config);
   const toml = await _loadTomlProfiles(location);
@@ -69,6 +71,7 @@ export async function _loadPlan(
     tomlFile: location.path,
     env,
     flags,
+    ...options,
   });
 }
 

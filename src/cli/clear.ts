@@ -54,7 +54,7 @@ export async function runClear(args: string[]): Promise<number> {
   let names: string[] = [];
   if (one) {
     // Plans only: no MFA command is checked or run, no credential is fetched.
-    const plan = await _loadPlan(flags, env);
+    const plan = await _loadPlan(flags, env, { allowLeafOnly: true });
     const keys = new Set(
       await _keysLabelled(directory, {
         role: flags.roleArn === undefined ? undefined : _finalRole(plan),
