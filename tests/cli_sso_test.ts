@@ -79,10 +79,13 @@ Deno.test("an SSO profile works as the target and as the source of a role, from 
   assert(!first.stderr.includes(login.accessToken), "no token in messages");
   assertEquals(sso.calls.GetRoleCredentials, 1);
   const again = await runCli(
-    ["credentials", "--profile", "sso-dev", ...CP],
+    ["credentials", "--profile", "sso-dev", "--debug", ...CP],
     env,
   );
   assertEquals(again.code, 0, again.stderr);
+  // warm: from the cache, no AWS SDK module loaded
+  assertStringIncludes(again.stderr, "from cache");
+  assert(!again.stderr.includes("loading the AWS SDK"), again.stderr);
   assertEquals(
     JSON.parse(again.stdout).AccessKeyId,
     JSON.parse(first.stdout).AccessKeyId,
