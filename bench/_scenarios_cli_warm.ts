@@ -1,8 +1,11 @@
 /**
  * Warm `credential_process` for every profile kind: a TOML profile, a role
- * profile of `~/.aws/config` and `--role-arn`, each a whole
- * `deno run cli.ts credentials --format credential-process` process on a
- * warm file cache, run round-robin so that all three see the same machine
+ * profile of `~/.aws/config` (base: the environment), `--role-arn`, a role
+ * whose source profile has static keys, a role whose source profile runs a
+ * `credential_process`, and an SSO profile (against the local SSO portal),
+ * each a whole `deno run cli.ts credentials --format credential-process`
+ * process on a warm file cache, run round-robin with `deno run` of an empty
+ * script (Deno's own start, the floor) so that all see the same machine
  * load. Before measuring, one `--debug` run per kind checks that the
  * credentials come from the cache and that no AWS SDK module is loaded.
  *
@@ -10,6 +13,7 @@
  */
 
 import type { LocalSts } from "../src/testing/local_sts.ts";
+import { startLocalSso } from "../src/testing/local_sso.ts";
 import { markdownTable } from "./_table.ts";
 import { median } from "./_stats.ts";
 
@@ -26,7 +30,14 @@ const FLAGS = [
 ];
 
 /** The profile kinds. */
-export const WARM_KINDS = ["toml", "aws-config", "role-arn"] as const;
+export const WARM_KINDS = [
+  "toml",
+  "aws-config",
+  "role-arn",
+  "static-key-source",
+  "process",
+  "sso",
+] as const;
 
 /** One kind's figures. */
 export interface WarmKindRow {
@@ -48,6 +59,8 @@ export interface WarmKindsResult {
   runs: number;
   /** One row per kind. */
   rows: WarmKindRow[];
+  /** Median of `deno run` of an empty script in the same round-robin (ms). */
+  emptyMs?: number;
 }
 
 /**
@@ -67,15 +80,38 @@ export async function runWarmProfileKinds(
 ): Promise<WarmKindsResult> {
   await Deno.mkdir(`${dir}/kinds`, { recursive: true });
   const base = `${dir}/kinds`;
+  await using sso = await startLocalSso({
+    sts,
+    accounts: { [sts.accountId]: ["Bench"] },
+  });
   await Deno.writeTextFile(
     `${base}/config.toml`,
     `[kind-toml]\nrole_arn = "${ROLE}"\nrole_session_name = "kind-toml"\nendpoint_url = "${sts.url}"\nregion = "us-east-1"\n`,
   );
   await Deno.writeTextFile(
     `${base}/aws_config`,
-    `[default]\nregion = us-east-1\n\n[profile kind-aws]\nrole_arn = ${ROLE}\nrole_session_name = kind-aws\nendpoint_url = ${sts.url}\nregion = us-east-1\n`,
+    `[default]\nregion = us-east-1\n\n[profile kind-aws]\nrole_arn = ${ROLE}\ncredential_source = Environment\nrole_session_name = kind-aws\nendpoint_url = ${sts.url}\nregion = us-east-1\n\n` +
+      `[profile kind-keys]\nrole_arn = ${ROLE}\nsource_profile = keys\nrole_session_name = kind-keys\nendpoint_url = ${sts.url}\n\n` +
+      `[profile kind-process]\nrole_arn = ${ROLE}\nsource_profile = proc\nrole_session_name = kind-process\nendpoint_url = ${sts.url}\n\n` +
+      `[profile proc]\ncredential_process = cat ${base}/process.json\n\n` +
+      `[profile kind-sso]\nsso_session = bench\nsso_account_id = ${sts.accountId}\nsso_role_name = Bench\n\n` +
+      `[sso-session bench]\nsso_start_url = ${sso.startUrl}\nsso_region = ${sso.region}\n`,
   );
-  await Deno.writeTextFile(`${base}/aws_credentials`, "");
+  await Deno.writeTextFile(
+    `${base}/aws_credentials`,
+    `[keys]\naws_access_key_id = ${sts.baseCredentials.accessKeyId}\naws_secret_access_key = ${sts.baseCredentials.secretAccessKey}\n`,
+  );
+  await Deno.writeTextFile(
+    `${base}/process.json`,
+    JSON.stringify({
+      Version: 1,
+      AccessKeyId: sts.baseCredentials.accessKeyId,
+      SecretAccessKey: sts.baseCredentials.secretAccessKey,
+    }),
+    { mode: 0o600 },
+  );
+  await Deno.writeTextFile(`${base}/empty.ts`, "");
+  await sso.login({ home: base, sessionName: "bench" });
   const { BRS_PROFILE: _, ...inherited } = processEnv;
   const env: Record<string, string> = {
     ...inherited,
@@ -84,6 +120,11 @@ export async function runWarmProfileKinds(
     AWS_CONFIG_FILE: `${base}/aws_config`,
     AWS_SHARED_CREDENTIALS_FILE: `${base}/aws_credentials`,
     AWS_REGION: "us-east-1",
+    // the SSO token cache of the kind-sso profile; Deno's cache stays put
+    HOME: base,
+    DENO_DIR: inherited.DENO_DIR ||
+      `${Deno.env.get("HOME") ?? ""}/.cache/deno`,
+    AWS_ENDPOINT_URL_SSO: sso.url,
   };
   const kinds: Record<WarmKindRow["kind"], string[]> = {
     "toml": ["--profile", "kind-toml"],
@@ -96,6 +137,9 @@ export async function runWarmProfileKinds(
       "--endpoint-url",
       sts.url,
     ],
+    "static-key-source": ["--profile", "kind-keys"],
+    "process": ["--profile", "kind-process"],
+    "sso": ["--profile", "kind-sso"],
   };
   const run = async (
     args: string[],
@@ -136,7 +180,23 @@ export async function runWarmProfileKinds(
     });
   }
   const times = new Map<string, number[]>(WARM_KINDS.map((k) => [k, []]));
+  const empty: number[] = [];
+  const runEmpty = async (): Promise<void> => {
+    const t0 = performance.now();
+    const out = await new Deno.Command("deno", {
+      args: ["run", "--quiet", `${base}/empty.ts`],
+      cwd: ROOT,
+      env,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (out.success) empty.push(performance.now() - t0);
+  };
+  await runEmpty();
+  empty.length = 0;
   for (let i = 0; i < runs; i++) {
+    await runEmpty();
     for (const row of rows) {
       if (row.note !== undefined) continue;
       const r = await run(row.args);
@@ -151,7 +211,11 @@ export async function runWarmProfileKinds(
     const t = times.get(row.kind)!;
     if (row.note === undefined && t.length === runs) row.medianMs = median(t);
   }
-  return { runs, rows };
+  return {
+    runs,
+    rows,
+    ...(empty.length === runs ? { emptyMs: median(empty) } : {}),
+  };
 }
 
 /**
@@ -176,6 +240,7 @@ export function warmKindsMarkdown(
       header: [
         "profile kind",
         `median of ${result.runs} runs (ms)`,
+        "vs `deno run` of an empty script",
         "vs --role-arn",
         "AWS CLI is x slower",
         "AWS SDK loaded",
@@ -184,6 +249,9 @@ export function warmKindsMarkdown(
       rows: result.rows.map((r) => [
         `\`${r.kind}\` (\`${r.args.slice(0, 2).join(" ")}\`)`,
         r.medianMs === undefined ? "-" : r.medianMs.toFixed(0),
+        r.medianMs === undefined || result.emptyMs === undefined
+          ? "-"
+          : `${(r.medianMs / result.emptyMs).toFixed(2)}x`,
         r.medianMs === undefined || roleArn === undefined
           ? "-"
           : `${(r.medianMs / roleArn).toFixed(2)}x`,
@@ -195,7 +263,11 @@ export function warmKindsMarkdown(
       ]),
     }),
     "",
-    "Whole processes (spawn to exit), run round-robin; targets: every kind within 1.2x of `--role-arn` and at least 15x faster than `aws configure export-credentials` (previous section), with no AWS SDK module loaded.",
+    `\`deno run\` of an empty script, in the same round-robin: ${
+      result.emptyMs === undefined ? "-" : result.emptyMs.toFixed(0)
+    } ms (Deno's own start: the floor).`,
+    "",
+    "Whole processes (spawn to exit), run round-robin; targets: every kind within 1.25x of `deno run` of an empty script, within 1.2x of `--role-arn`, and at least 15x faster than `aws configure export-credentials` (previous section), with no AWS SDK module loaded.",
     "",
   );
   return L;

@@ -248,15 +248,16 @@ Deno.test("brs whoami, credentials (json, env, credential-process), profiles and
       assertEquals(list.code, 0, list.stderr);
       assertMatch(
         list.stdout,
-        /^dev +arn:aws:iam::123456789012:role\/brs-cli-test +default chain +\S+\/profiles\.toml$/m,
+        /^dev +role +arn:aws:iam::123456789012:role\/brs-cli-test +keys of the environment -> brs-cli-test +\S+\/profiles\.toml$/m,
       );
       assertMatch(
         list.stdout,
-        /^awsrole +arn:aws:iam::123456789012:role\/from-aws-config +source_profile base +\S+\/aws_config$/m,
+        /^awsrole +role +arn:aws:iam::123456789012:role\/from-aws-config +keys of base -> from-aws-config +\S+\/aws_config$/m,
       );
-      assert(
-        !/^base /m.test(list.stdout),
-        "a profile without role_arn is not listed",
+      // every profile is listed, with its kind
+      assertMatch(
+        list.stdout,
+        /^base +keys +- +keys of base +\S+\/aws_config, \S+\/aws_credentials$/m,
       );
       const listJson = JSON.parse(
         (await runCli(["profiles", "--json"], env)).stdout,
@@ -264,7 +265,18 @@ Deno.test("brs whoami, credentials (json, env, credential-process), profiles and
       assertEquals(listJson.map((p: { name: string }) => p.name), [
         "dev",
         "awsrole",
+        "base",
       ]);
+      // settings as parsed and merged from both files; secrets only as present
+      const base = listJson.find((p: { name: string }) => p.name === "base");
+      assertEquals(base.settings, {
+        region: "us-east-1",
+        aws_access_key_id: sts.baseCredentials.accessKeyId,
+        aws_secret_access_key: "(present)",
+      });
+      assert(
+        !JSON.stringify(listJson).includes(sts.baseCredentials.secretAccessKey),
+      );
 
       const toml = await runCli(["whoami", "--profile", "dev", "--json"], env);
       assertEquals(toml.code, 0, toml.stderr);

@@ -170,7 +170,7 @@ Deno.test("brs rejects bad input with one line on stderr and exit code 2 (usage,
         "line 3",
         "'duration_seconds'",
         "an integer",
-        'string "3600"',
+        "must be an integer: got a string",
       ],
     },
     {

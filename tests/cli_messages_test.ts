@@ -105,7 +105,7 @@ Deno.test({
     );
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
-      `[profile dev]\nrole_arn = ${ROLE_ARN}\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = ${script}\n`,
+      `[profile dev]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = ${script}\n`,
     );
     const refused = await runCli(["credentials", "--profile", "dev"], cli.env);
     assertEquals(refused.code, 2, refused.stderr);
@@ -240,7 +240,7 @@ Deno.test("a [services x] section of ~/.aws/config gives the STS endpoint of a p
   await using cli = await makeCliEnv(sts.baseCredentials);
   await Deno.writeTextFile(
     cli.env.AWS_CONFIG_FILE!,
-    `[profile dev]\nrole_arn = ${ROLE_ARN}\nservices = local\n\n[services local]\nsts =\n  endpoint_url = ${sts.url}\ns3 =\n  endpoint_url = http://127.0.0.1:9\n`,
+    `[profile dev]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nservices = local\n\n[services local]\nsts =\n  endpoint_url = ${sts.url}\ns3 =\n  endpoint_url = http://127.0.0.1:9\n`,
   );
   const r = await runCli(["whoami", "--profile", "dev", "--json"], cli.env);
   assertEquals(r.code, 0, r.stderr);

@@ -382,7 +382,7 @@ Deno.test({
     await using sts = await _mfaSts();
     await using cli = await makeCliEnv(sts.baseCredentials);
     const profile = (extra: string): string =>
-      `[profile dev]\nrole_arn = ${ROLE_ARN}\nendpoint_url = ${sts.url}\n${extra}`;
+      `[profile dev]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nendpoint_url = ${sts.url}\n${extra}`;
     await t.step("a wrong code: exit 1, MfaSessionRefused", async () => {
       await Deno.writeTextFile(
         cli.env.AWS_CONFIG_FILE!,
@@ -411,7 +411,7 @@ Deno.test({
       ["not a number", "mfa_session_duration = 12h\n", [
         "mfa_session_duration",
         "integer",
-        "line 5",
+        "line 6",
       ]],
     ];
     for (const [name, line, needles] of bad) {

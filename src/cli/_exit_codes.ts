@@ -166,6 +166,7 @@ const _WORDED_CODES = new Set([
   "InvalidIdentityToken",
   "ExpiredTokenException",
   "IDPRejectedClaim",
+  "BaseCredentialsFailed",
 ]);
 
 /**
@@ -262,7 +263,9 @@ export function _formatError(error: unknown, debug: boolean): string {
   }
   if (
     cli === undefined &&
-    !(error instanceof BRSError && error.code === "CredentialLoop") &&
+    !(error instanceof BRSError &&
+      (error.code === "CredentialLoop" ||
+        error.code === "BaseCredentialsFailed")) &&
     _causes(error).some((e) =>
       e instanceof Error && e.name === "CredentialsProviderError"
     )

@@ -20,14 +20,9 @@
  * @module
  */
 
-import { _READ_CAPS, _readBoundedTextSync } from "../_read_bounded.ts";
+import { _READ_CAPS } from "../_read_bounded.ts";
 import { BRSConfigurationError } from "../errors.ts";
-import {
-  _awsConfigPath,
-  _awsCredentialsPath,
-  type _IniSection,
-  _readAwsIni,
-} from "./_aws_ini.ts";
+import { _printable, _readProfileText } from "./_aws_ini.ts";
 
 /** One profile, from either source, with values type-checked. */
 export interface _Profile {
@@ -122,8 +117,22 @@ function _configError(message: string, param?: string): BRSConfigurationError {
   return new BRSConfigurationError(message, { code: "ConfigError", param });
 }
 
+/** A TOML basic-string key with its escapes (`\u0000`) resolved. */
+function _unescape(text: string): string {
+  try {
+    return JSON.parse(`"${text}"`);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The line of each table and key; a key defined twice in one table, or a
+ * table defined twice, is an error (TOML forbids both), naming the lines.
+ */
 function _lineIndex(
   text: string,
+  path: string,
 ): Map<string, { header: number; keys: Record<string, number> }> {
   const tables = new Map<
     string,
@@ -136,16 +145,37 @@ function _lineIndex(
     );
     if (header) {
       const name = header[1] ?? header[2] ?? header[3] ?? "";
+      const before = tables.get(name);
+      if (before !== undefined && before.header > 0) {
+        throw _configError(
+          `Cannot use config file '${_printable(path)}' line ${
+            i + 1
+          }: profile '${
+            _printable(name)
+          }' is defined twice (first on line ${before.header}), which TOML forbids: merge the two tables`,
+          name,
+        );
+      }
       current = { header: i + 1, keys: {} };
       tables.set(name, current);
       return;
     }
     const key = line.match(/^\s*(?:"([^"]+)"|'([^']+)'|([\w-]+))\s*=/);
     if (key) {
-      const name = key[1] ?? key[2] ?? key[3] ?? "";
+      const name = (key[1] === undefined ? undefined : _unescape(key[1])) ??
+        key[2] ?? key[3] ?? "";
       const target = current ?? tables.get("") ?? { header: 0, keys: {} };
       if (!current && !tables.has("")) tables.set("", target);
-      target.keys[name] ??= i + 1;
+      const first = target.keys[name];
+      if (first !== undefined) {
+        throw _configError(
+          `Cannot use config file '${_printable(path)}' line ${i + 1}: key '${
+            _printable(name)
+          }' is defined twice in one table (first on line ${first}), which TOML forbids: keep one`,
+          name,
+        );
+      }
+      target.keys[name] = i + 1;
     }
   });
   return tables;
@@ -155,9 +185,8 @@ function _typeName(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value instanceof Date) return "a date";
   if (value === null) return "null";
-  return typeof value === "object"
-    ? "a table"
-    : `${typeof value} ${JSON.stringify(value)}`;
+  // never the value: it may be a secret
+  return typeof value === "object" ? "a table" : `a ${typeof value}`;
 }
 
 /**
@@ -169,34 +198,17 @@ export async function _loadTomlProfiles(
   location: _ConfigLocation,
 ): Promise<Map<string, _Profile>> {
   const { path } = location;
-  let text: string;
-  try {
-    // sync: no thread-pool hop on the warm path
-    text = _readBoundedTextSync(path, {
-      maxBytes: _READ_CAPS.toml,
-      what: "the config file",
-      param: "--config",
-    });
-  } catch (error) {
-    if (error instanceof BRSConfigurationError) throw error;
-    if (error instanceof Deno.errors.NotFound && !location.explicit) {
-      return new Map();
-    }
-    if (error instanceof Deno.errors.NotFound) {
-      throw _configError(
-        `Cannot read config file '${path}': it does not exist; fix --config or BRS_CONFIG_FILE`,
-        "--config",
-      );
-    }
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) throw error;
+  const text = _readProfileText(path, "config file", _READ_CAPS.toml);
+  if (text === undefined) {
+    if (!location.explicit) return new Map();
     throw _configError(
-      `Cannot read config file '${path}': ${(error as Error).message}`,
+      `Cannot read config file '${
+        _printable(path)
+      }': it does not exist; fix --config or BRS_CONFIG_FILE`,
       "--config",
     );
   }
+  const lines = _lineIndex(text, path);
   const { parse } = await import("@std/toml");
   let data: Record<string, unknown>;
   try {
@@ -208,21 +220,22 @@ export async function _loadTomlProfiles(
       message.replace(/^Parse error on line \d+, column \d+:\s*/, "")
         .split("\n")[0];
     throw _configError(
-      `Cannot parse config file '${path}'${
+      `Cannot parse config file '${_printable(path)}'${
         line ? ` on line ${line}` : ""
       }: ${reason}`,
       "--config",
     );
   }
-  const lines = _lineIndex(text);
   const profiles = new Map<string, _Profile>();
   for (const [name, table] of Object.entries(data)) {
     if (typeof table !== "object" || table === null || Array.isArray(table)) {
       const line = lines.get("")?.keys[name];
       throw _configError(
-        `Cannot use config file '${path}'${
+        `Cannot use config file '${_printable(path)}'${
           line ? ` line ${line}` : ""
-        }: top-level key '${name}' must be a profile table such as [${name}]`,
+        }: top-level key '${
+          _printable(name)
+        }' must be a profile table such as [${_printable(name)}]`,
         name,
       );
     }
@@ -237,12 +250,13 @@ export async function _loadTomlProfiles(
       const [key, value] of Object.entries(table as Record<string, unknown>)
     ) {
       const line = tableLines.keys[key] ?? tableLines.header;
-      const where =
-        `Cannot use config file '${path}' line ${line}: profile '${name}'`;
+      const where = `Cannot use config file '${
+        _printable(path)
+      }' line ${line}: profile '${_printable(name)}'`;
       const kind = _TOML_KEYS[key];
       if (kind === undefined) {
         throw _configError(
-          `${where} has an unknown key '${key}'; known keys: ${
+          `${where} has an unknown key '${_printable(key)}'; known keys: ${
             Object.keys(_TOML_KEYS).join(", ")
           }`,
           `${name}.${key}`,
@@ -250,7 +264,9 @@ export async function _loadTomlProfiles(
       }
       const bad = (what: string): BRSConfigurationError =>
         _configError(
-          `${where} key '${key}' must be ${what}: got ${_typeName(value)}`,
+          `${where} key '${_printable(key)}' must be ${what}: got ${
+            _typeName(value)
+          }`,
           `${name}.${key}`,
         );
       const record = profile as unknown as Record<string, unknown>;
@@ -290,7 +306,7 @@ export async function _loadTomlProfiles(
 }
 
 /** Keys of an `~/.aws/config` profile that brs uses. */
-const _AWS_USED_KEYS = [
+export const _AWS_USED_KEYS: readonly string[] = [
   "role_arn",
   "source_profile",
   "credential_source",
@@ -310,7 +326,7 @@ const _AWS_USED_KEYS = [
  * Keys the AWS CLI, the SDKs and aws-vault know that brs leaves to them
  * (no warning when a used profile holds them).
  */
-const _AWS_OTHER_KEYS = new Set([
+const _AWS_OTHER_KEYS: readonly string[] = [
   "output",
   "cli_pager",
   "cli_timestamp_format",
@@ -360,6 +376,16 @@ const _AWS_OTHER_KEYS = new Set([
   "transitive_session_tags",
   "source_identity",
   "login_session",
+  "ignore_configured_endpoint_urls",
+  "sso_auto_populated",
+  "endpoint_discovery_enabled",
+  "s3api",
+];
+
+/** Every key of an `~/.aws/config` profile that brs or another AWS tool knows. */
+export const _AWS_KNOWN_KEYS: ReadonlySet<string> = new Set([
+  ..._AWS_USED_KEYS,
+  ..._AWS_OTHER_KEYS,
 ]);
 
 /** The values `credential_source` may take (as in the AWS CLI). */
@@ -368,86 +394,3 @@ export const _CREDENTIAL_SOURCES = [
   "Ec2InstanceMetadata",
   "EcsContainer",
 ] as const;
-
-export { _awsConfigPath };
-
-/** An integer key of an `~/.aws/config` profile; a non-integer names the file and line. */
-function _iniInteger(
-  section: _IniSection,
-  key: string,
-  file: string,
-): number | undefined {
-  const value = section.values[key];
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) {
-    throw _configError(
-      `Cannot use '${file}' line ${
-        section.lines[key]
-      }: profile '${section.name}' key '${key}' must be an integer: got '${value}'`,
-      `${section.name}.${key}`,
-    );
-  }
-  return Number(value);
-}
-
-/**
- * Reads the profiles of `~/.aws/config` (`AWS_CONFIG_FILE`) with the keys
- * brs uses, and marks the profiles of `~/.aws/credentials`
- * (`AWS_SHARED_CREDENTIALS_FILE`) that hold keys. No AWS SDK module is
- * loaded. A broken file names its file and line.
- */
-export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
-  const file = _awsConfigPath();
-  const config = await _readAwsIni(file, "config");
-  const credentials = await _readAwsIni(_awsCredentialsPath(), "credentials");
-  const profiles = new Map<string, _Profile>();
-  for (const section of config.values()) {
-    if (!section.isProfile) continue;
-    const v = section.values;
-    const source = v.credential_source;
-    profiles.set(section.name, {
-      name: section.name,
-      source: "aws",
-      file,
-      role_arn: v.role_arn,
-      role_session_name: v.role_session_name,
-      serial_number: v.mfa_serial,
-      mfa_command: v.mfa_process,
-      source_profile: v.source_profile,
-      credential_source: source as _Profile["credential_source"],
-      web_identity_token_file: v.web_identity_token_file,
-      credential_process: v.credential_process,
-      external_id: v.external_id,
-      duration_seconds: _iniInteger(section, "duration_seconds", file),
-      mfa_session_duration: _iniInteger(section, "mfa_session_duration", file),
-      region: v.region,
-      // as the AWS CLI: `services` + `[services x]` `sts = endpoint_url = ...` wins
-      endpoint_url: (v.services !== undefined
-        ? config.get(`[services ${v.services}]`)?.values["sts.endpoint_url"]
-        : undefined) ?? v.endpoint_url,
-      sts_regional_endpoints: v.sts_regional_endpoints,
-      has_keys: credentials.get(section.name)?.values.aws_access_key_id !==
-          undefined || v.aws_access_key_id !== undefined,
-      unknown_keys: Object.keys(v).filter((k) =>
-        !_AWS_USED_KEYS.includes(k) && !_AWS_OTHER_KEYS.has(k)
-      ),
-      lines: {
-        ...section.lines,
-        serial_number: section.lines.mfa_serial ?? 0,
-        mfa_command: section.lines.mfa_process ?? 0,
-      },
-    });
-  }
-  for (const section of credentials.values()) {
-    if (profiles.has(section.name)) continue;
-    profiles.set(section.name, {
-      name: section.name,
-      source: "aws",
-      file: _awsCredentialsPath(),
-      has_keys: section.values.aws_access_key_id !== undefined,
-      unknown_keys: [],
-      lines: section.lines,
-    });
-  }
-  return profiles;
-}

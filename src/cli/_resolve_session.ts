@@ -1,525 +1,243 @@
 /**
- * Turns flags and profiles into one checked AssumeRole request, and gets its
- * credentials through the cross-process {@linkcode FileCache}. The AWS SDK
- * and the session module are loaded with `import()` only when a refresh is
- * needed, so the warm path reads one file and prints.
+ * Runs a plan of the profile planner (`_plan.ts`): the leaf through the AWS
+ * SDK's own provider (`fromProcess`, `fromContainerMetadata`,
+ * `fromInstanceMetadata`, `fromEnv`, `fromSSO`, the default chain), the web
+ * identity leaf and every AssumeRole hop through the project's engine, each
+ * hop with its own region, endpoint and MFA. The credentials come through
+ * the cross-process {@linkcode FileCache}, keyed by the plan and its base
+ * identity. The AWS SDK and the session module are loaded with `import()`
+ * only when a refresh is needed, so the warm path reads the profile files,
+ * plans and prints.
  *
  * @module
  */
 
-import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
+import { BRSConfigurationError, BRSRefreshError } from "../errors.ts";
 import { FileCache } from "../file_cache.ts";
+import { _READ_CAPS } from "../_read_bounded.ts";
 import { _keyIdHint } from "../_key_id.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
+import type { AwsCredentialIdentity } from "../refreshable_session.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
 import { _allowedCommands } from "./_allowed_commands.ts";
 import { _writeCacheLabel } from "./_cache_labels.ts";
 import {
   _awsConfigPath,
-  _configLocation,
-  _CREDENTIAL_SOURCES,
-  _loadAwsProfiles,
-  _loadTomlProfiles,
-  type _Profile,
-} from "./_profiles_file.ts";
+  _awsCredentialsPath,
+  _printable,
+  _readAwsIni,
+  _readProfileText,
+} from "./_aws_ini.ts";
+import { _configLocation, _loadTomlProfiles } from "./_profiles_file.ts";
+import {
+  type _Hop,
+  type _Leaf,
+  type _Plan,
+  _planCredentials,
+  _PROFILE_VARIABLES,
+} from "./_plan.ts";
 
-/** A checked AssumeRole request of the CLI. */
-export interface _Request {
-  /** The profile used, if any. */
-  profileName?: string;
-  /** The role. */
-  roleArn: string;
-  /** The session name. */
-  roleSessionName: string;
-  /** Requested lifetime. */
-  durationSeconds?: number;
-  /** MFA device. */
-  serialNumber?: string;
-  /** External id. */
-  externalId?: string;
-  /** MFA command (no shell). */
-  mfaCommand?: string[] | string;
-  /** Added to the MFA command allowlist. */
-  allowedCommands: string[];
-  /** Region given by flag or profile. */
-  region?: string;
-  /** STS endpoint. */
-  endpointUrl?: string;
-  /** AWS profile of the base credentials. */
-  sourceProfile?: string;
-  /** `credential_source` of an ~/.aws/config role profile. */
-  credentialSource?: "Environment" | "Ec2InstanceMetadata" | "EcsContainer";
-  /** `web_identity_token_file` of the profile: the role is assumed with AssumeRoleWithWebIdentity and the token in this file (read again at every refresh). */
-  webIdentityTokenFile?: string;
-  /** Where `webIdentityTokenFile` came from (profile, file and line), for messages. */
-  webIdentityTokenFileOrigin?: string;
-  /** `mfa_session_duration` of the profile: the role is assumed with an MFA session (GetSessionToken) of this many seconds, shared across processes. */
-  mfaSessionDuration?: number;
-  /** Advisory window in seconds. */
-  advisoryTimeout?: number;
-  /** Mandatory window in seconds. */
-  mandatoryTimeout?: number;
-}
+export { _checkEndpoint, _DEFAULT_SESSION_NAME } from "./_plan.ts";
 
-/** The default `RoleSessionName` of the CLI. */
-export const _DEFAULT_SESSION_NAME = "brs-cli";
-
-function _origin(
-  flag: string,
-  profile: _Profile | undefined,
-  key: string,
-): string {
-  if (profile === undefined || profile.source === "aws" && key === "") {
-    return `'${flag}'`;
-  }
-  const line = profile.lines[key];
-  return `'${key}' of profile '${profile.name}' in '${profile.file}'${
-    line ? ` line ${line}` : ""
-  }`;
-}
-
-function _pick<T>(
-  flagValue: T | undefined,
-  flag: string,
-  profile: _Profile | undefined,
-  key: keyof _Profile & string,
-): { value: T | undefined; origin: string } {
-  if (flagValue !== undefined) return { value: flagValue, origin: `'${flag}'` };
-  const value = profile?.[key] as T | undefined;
-  return {
-    value,
-    origin: value === undefined ? `'${flag}'` : _origin(flag, profile, key),
-  };
-}
-
-function _invalid(
-  what: string,
-  origin: string,
-  value: unknown,
-  rule: string,
-): BRSValidationError {
-  return new BRSValidationError(
-    `Cannot use ${what} from ${origin}: it must be ${rule}: got ${
-      JSON.stringify(value)
-    }`,
-    { param: origin },
-  );
-}
-
-function _checkString(
-  what: string,
-  picked: { value: string | undefined; origin: string },
-  pattern: RegExp,
-  rule: string,
-): string | undefined {
-  if (picked.value !== undefined && !pattern.test(picked.value)) {
-    throw _invalid(what, picked.origin, picked.value, rule);
-  }
-  return picked.value;
-}
-
-function _checkInt(
-  what: string,
-  picked: { value: number | undefined; origin: string },
-  min: number,
-  max: number,
-): number | undefined {
-  const { value } = picked;
-  if (
-    value !== undefined &&
-    (!Number.isInteger(value) || value < min || value > max)
-  ) {
-    throw _invalid(
-      what,
-      picked.origin,
-      value,
-      `an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
-/** Checks that a URL is http(s); returns it. */
-export function _checkEndpoint(
-  picked: { value: string | undefined; origin: string },
-): string | undefined {
-  const { value } = picked;
-  if (value === undefined) return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw _invalid(
-      "the STS endpoint",
-      picked.origin,
-      value,
-      "an http:// or https:// URL",
-    );
-  }
-  return value;
-}
-
-/** The environment variables that select a profile, in order, after `--profile`. */
-export const _PROFILE_VARIABLES = [
-  "BRS_PROFILE",
-  "AWS_PROFILE",
-  "AWS_DEFAULT_PROFILE",
-] as const;
-
-/**
- * The profile name the user asked for: `--profile`, then `BRS_PROFILE`,
- * `AWS_PROFILE`, `AWS_DEFAULT_PROFILE` (as the AWS CLI does), with where it
- * came from.
- */
-export function _selectProfile(
-  flags: { profile?: string },
-): { name: string; origin: string; fromEnv: boolean } | undefined {
-  if (flags.profile !== undefined) {
-    return { name: flags.profile, origin: "--profile", fromEnv: false };
-  }
-  for (const variable of _PROFILE_VARIABLES) {
-    const value = Deno.env.get(variable);
-    if (value) return { name: value, origin: variable, fromEnv: true };
-  }
-  return undefined;
+/** The environment as a plain record (what the planner reads). */
+function _env(): Record<string, string | undefined> {
+  return Deno.env.toObject();
 }
 
 /**
- * Resolves flags (which win) and the profile into a checked request.
+ * Reads the profile files and plans the credentials of the flags.
  *
+ * @param flags The session flags.
+ * @param env The environment (default: the process's).
+ * @param options `allowLeafOnly`: accept a profile without a role (`clear`).
+ * @returns The plan.
+ * @throws {BRSConfigurationError} A missing, broken or cyclic profile.
  * @throws {BRSValidationError} A bad value, naming where it came from.
- * @throws {BRSConfigurationError} A missing profile, broken file, missing role.
  */
-export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
+export async function _loadPlan(
+  flags: _SessionFlags,
+  env: Record<string, string | undefined> = _env(),
+  options: { allowLeafOnly?: boolean } = {},
+): Promise<_Plan> {
   const location = _configLocation(flags.config);
   const toml = await _loadTomlProfiles(location);
-  const aws = await _loadAwsProfiles();
-  const selected = _selectProfile(flags);
-  const profileName = selected?.name ??
-    (flags.roleArn === undefined &&
-        (toml.has("default") || aws.get("default")?.role_arn !== undefined)
-      ? "default"
-      : undefined);
-  const origin = selected?.origin ?? "the default profile";
-  let profile: _Profile | undefined;
-  let sourceProfile: string | undefined;
-  if (profileName !== undefined) {
-    const fromToml = toml.get(profileName);
-    const fromAws = aws.get(profileName);
-    if (fromToml !== undefined && fromAws?.role_arn !== undefined) {
-      throw new BRSConfigurationError(
-        `Cannot use profile '${profileName}' (from ${origin}) as it names two role profiles, one in '${fromToml.file}' and one in '${fromAws.file}': rename one of them`,
-        { param: "--profile", code: "AmbiguousProfile" },
-      );
-    }
-    profile = fromToml ?? fromAws;
-    if (
-      profile?.source === "aws" && selected?.fromEnv &&
-      profile.role_arn === undefined && profile.credential_process !== undefined
-    ) {
-      // The profile whose credential_process started us (AWS_PROFILE=brs aws
-      // ...): it is neither our profile nor our base credentials.
-      profile = undefined;
-    } else if (profile === undefined) {
-      throw new BRSConfigurationError(
-        `Cannot find profile '${profileName}' (from ${origin}) in '${location.path}' or '${_awsConfigPath()}': run 'brs profiles' to list the profiles`,
-        { param: "--profile", code: "ProfileNotFound" },
-      );
-    } else if (profile.source === "aws") {
-      for (const key of profile.unknown_keys ?? []) {
-        await _err(
-          `brs: warning: Ignoring unknown key '${key}' of profile '${profile.name}' in '${profile.file}' line ${
-            profile.lines[key] ?? 0
-          }`,
-        );
-      }
-      if (profile.role_arn === undefined) {
-        if (flags.roleArn === undefined) {
-          throw new BRSConfigurationError(
-            `Cannot use profile '${profileName}' (from ${origin}) of '${profile.file}' as it has no role_arn: give --role-arn ARN to assume a role with its credentials`,
-            { param: "--profile" },
-          );
-        }
-        sourceProfile = profileName;
-      }
-    }
-  }
-  const credentialSource = profile?.credential_source as string | undefined;
-  if (
-    credentialSource !== undefined &&
-    !(_CREDENTIAL_SOURCES as readonly string[]).includes(credentialSource)
-  ) {
-    throw new BRSConfigurationError(
-      `Cannot use '${profile!.file}' line ${
-        profile!.lines.credential_source ?? 0
-      }: profile '${profile!.name}' key 'credential_source' must be one of ${
-        _CREDENTIAL_SOURCES.join(", ")
-      }: got '${credentialSource}'`,
-      { param: `${profile!.name}.credential_source`, code: "ConfigError" },
-    );
-  }
-  if (
-    profile?.credential_source !== undefined &&
-    profile.source_profile !== undefined
-  ) {
-    throw new BRSConfigurationError(
-      `Cannot use profile '${profile.name}' of '${profile.file}' as it has both source_profile and credential_source: keep one`,
-      { param: "credential_source" },
-    );
-  }
-  const roleArn = _checkString(
-    "role ARN",
-    _pick(flags.roleArn, "--role-arn", profile, "role_arn"),
-    /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]{1,512}$/,
-    "an IAM role ARN such as arn:aws:iam::123456789012:role/NAME",
-  );
-  if (roleArn === undefined) {
-    throw new BRSConfigurationError(
-      "Cannot assume a role as none is given: pass --role-arn ARN or --profile NAME (see 'brs profiles')",
-      { param: "--role-arn" },
-    );
-  }
-  const roleSessionName = _checkString(
-    "role session name",
-    _pick(
-      flags.roleSessionName,
-      "--role-session-name",
-      profile,
-      "role_session_name",
-    ),
-    /^[\w+=,.@-]{2,64}$/,
-    "2 to 64 characters of letters, digits and +=,.@_-",
-  ) ?? _DEFAULT_SESSION_NAME;
-  const durationSeconds = _checkInt(
-    "duration",
-    _pick(
-      flags.durationSeconds,
-      "--duration-seconds",
-      profile,
-      "duration_seconds",
-    ),
-    900,
-    43200,
-  );
-  const serialPick = _pick(
-    flags.serialNumber,
-    "--serial-number",
-    profile,
-    "serial_number",
-  );
-  const serialNumber = _checkString(
-    "MFA serial number",
-    serialPick,
-    /^[\w+=\/:,.@-]{9,256}$/,
-    "an MFA device serial or ARN (9 to 256 characters)",
-  );
-  const externalId = _checkString(
-    "external id",
-    _pick(flags.externalId, "--external-id", profile, "external_id"),
-    /^[\w+=,.@:\/-]{2,1224}$/,
-    "2 to 1224 characters of letters, digits and +=,.@:/_-",
-  );
-  const region = _checkString(
-    "region",
-    _pick(flags.region, "--region", profile, "region"),
-    /^[a-z0-9-]{2,32}$/,
-    "a region name such as eu-west-1",
-  );
-  const endpointUrl = _checkEndpoint(
-    _pick(flags.endpointUrl, "--endpoint-url", profile, "endpoint_url"),
-  ) ?? (profile?.sts_regional_endpoints === "legacy"
-    ? "https://sts.amazonaws.com"
-    : undefined);
-  const advisoryTimeout = _checkInt(
-    "advisory timeout",
-    _pick(undefined, "advisory_timeout", profile, "advisory_timeout"),
-    0,
-    43200,
-  );
-  const mandatoryTimeout = _checkInt(
-    "mandatory timeout",
-    _pick(undefined, "mandatory_timeout", profile, "mandatory_timeout"),
-    0,
-    43200,
-  );
-  const mfaPick = _pick<string[] | string>(
-    flags.mfaCommand,
-    "--mfa-command",
-    profile,
-    "mfa_command",
-  );
-  const mfaCommand = mfaPick.value;
-  if (mfaCommand !== undefined && serialNumber === undefined) {
-    throw new BRSConfigurationError(
-      `Cannot use the MFA command from ${mfaPick.origin} as no MFA device is given: add --serial-number or serial_number`,
-      { param: "--serial-number" },
-    );
-  }
-  const mfaSessionPick = _pick<number>(
-    undefined,
-    "mfa_session_duration",
-    profile,
-    "mfa_session_duration",
-  );
-  const mfaSessionDuration = _checkInt(
-    "MFA session duration",
-    mfaSessionPick,
-    900,
-    129_600,
-  );
-  if (mfaSessionDuration !== undefined && serialNumber === undefined) {
-    throw new BRSConfigurationError(
-      `Cannot keep an MFA session for ${mfaSessionPick.origin} as no MFA device is given: add mfa_serial (~/.aws/config), serial_number (TOML) or --serial-number, or remove mfa_session_duration`,
-      { param: "mfa_session_duration", code: "ConfigError" },
-    );
-  }
-  const webIdentityTokenFile = _checkWebIdentity(profile, {
-    serialNumber,
-    externalId,
-    mfaSessionDuration,
+  const configFile = _awsConfigPath(env);
+  const credentialsFile = _awsCredentialsPath(env);
+  return _planCredentials({
+    config: await _readAwsIni(configFile, "config"),
+    configFile,
+    credentials: await _readAwsIni(credentialsFile, "credentials"),
+    credentialsFile,
+    toml,
+    tomlFile: location.path,
+    env,
+    flags,
+    ...options,
   });
-  const allowedCommands = _allowedCommands(profile?.allowed_commands);
-  if (mfaCommand !== undefined) {
-    // Checks the command (allowlist, no shell syntax) on every path, also
-    // when the cache is warm and the command will not run. The MFA module
-    // is loaded only for a profile that has an MFA command.
-    const { createMfaTokenSource } = await import("../mfa.ts");
-    createMfaTokenSource(mfaCommand, { allowedCommands });
-  }
-  return {
-    profileName,
-    roleArn,
-    roleSessionName,
-    durationSeconds,
-    serialNumber,
-    externalId,
-    mfaCommand,
-    allowedCommands,
-    region,
-    endpointUrl,
-    sourceProfile: sourceProfile ?? profile?.source_profile,
-    credentialSource: profile?.credential_source,
-    webIdentityTokenFile,
-    webIdentityTokenFileOrigin: webIdentityTokenFile === undefined
-      ? undefined
-      : _origin("", profile, "web_identity_token_file"),
-    mfaSessionDuration,
-    advisoryTimeout,
-    mandatoryTimeout,
-  };
+}
+
+/** The role the plan ends in (the last hop's, or the web identity leaf's). */
+export function _finalRole(plan: _Plan): string | undefined {
+  return plan.hops.at(-1)?.roleArn ??
+    (plan.leaf.kind === "web-identity" ? plan.leaf.roleArn : undefined);
 }
 
 /**
- * The token file of a web identity profile, checked: a non-empty path, and
- * none of the keys that AssumeRoleWithWebIdentity cannot take (it needs no
- * base credentials, and the AWS CLI lets such a profile go without
- * source_profile).
+ * The longest life a cached entry of this plan can have: the last hop's
+ * requested duration (STS's default, an hour, when none is asked), or, for
+ * a leaf with no hop, the longest a web identity or SSO role lasts.
  */
-function _checkWebIdentity(
-  profile: _Profile | undefined,
-  request: {
-    serialNumber?: string;
-    externalId?: string;
-    mfaSessionDuration?: number;
-  },
-): string | undefined {
-  const file = profile?.web_identity_token_file;
-  if (profile === undefined || file === undefined) return undefined;
-  const where = _origin("", profile, "web_identity_token_file");
-  if (file.trim() === "") {
-    throw new BRSConfigurationError(
-      `Cannot use ${where}: it must be the path of the web identity token file: got an empty string`,
-      { param: "web_identity_token_file", code: "ConfigError" },
-    );
-  }
-  const clash = [
-    profile.source_profile !== undefined && "source_profile",
-    profile.credential_source !== undefined && "credential_source",
-    request.serialNumber !== undefined &&
-    (profile.source === "aws" ? "mfa_serial" : "serial_number"),
-    request.externalId !== undefined && "external_id",
-    request.mfaSessionDuration !== undefined && "mfa_session_duration",
-  ].filter((key): key is string => typeof key === "string");
-  if (clash.length > 0) {
-    throw new BRSConfigurationError(
-      `Cannot use profile '${profile.name}' of '${profile.file}' as it has web_identity_token_file and ${
-        clash.join(", ")
-      }: AssumeRoleWithWebIdentity takes no base credentials, MFA or external id; remove ${
-        clash.length === 1 ? "it" : "them"
-      } or web_identity_token_file`,
-      { param: "web_identity_token_file", code: "ConfigError" },
-    );
-  }
-  return file;
+function _maxLifetime(plan: _Plan): number {
+  const last = plan.hops.at(-1);
+  if (last !== undefined) return last.durationSeconds ?? 3600;
+  return plan.leaf.kind === "web-identity"
+    ? plan.leaf.durationSeconds ?? 3600
+    : 12 * 3600;
 }
 
-/** The region for STS: the request's, else AWS_REGION / AWS_DEFAULT_REGION, else us-east-1. */
-export function _stsRegion(request: _Request): string {
-  return request.region ?? Deno.env.get("AWS_REGION") ??
-    Deno.env.get("AWS_DEFAULT_REGION") ?? "us-east-1";
+/** Region and endpoint of the last STS call of a plan (whoami uses them). */
+function _lastSts(plan: _Plan): { region: string; endpointUrl?: string } {
+  const hop = plan.hops.at(-1);
+  if (hop !== undefined) return hop;
+  if (plan.leaf.kind === "web-identity") return plan.leaf;
+  const env = _env();
+  const endpointUrl = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL ||
+    undefined;
+  return {
+    region: plan.region ?? "us-east-1",
+    ...(endpointUrl ? { endpointUrl } : {}),
+  };
 }
 
 /** The region to give children, if one is known. */
-export function _knownRegion(request: _Request): string | undefined {
-  return request.region ?? Deno.env.get("AWS_REGION") ??
-    Deno.env.get("AWS_DEFAULT_REGION");
+export function _knownRegion(plan: _Plan): string | undefined {
+  return plan.region;
+}
+
+/** The hex digest of a text (one-way: for identities, never for secrets). */
+async function _hexDigest(
+  algorithm: "SHA-1" | "SHA-256",
+  text: string,
+): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    algorithm,
+    new TextEncoder().encode(text),
+  );
+  return Array.from(
+    new Uint8Array(digest),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
 }
 
 /**
- * What identifies the credentials (never the MFA code): role, session name,
- * duration, serial, external id, endpoint, region, the base identity (see
- * `_baseIdentity`) and the MFA session's duration when one is used.
+ * What identifies the base credentials of a plan, never a secret: a SHA-256
+ * digest of a static access key id; the SSO start URL, account and role; the
+ * process command; the token file and role; the credential source (with a
+ * digest of the environment's key id for `Environment`).
  */
-export function _cacheMaterial(request: _Request): Record<string, unknown> {
+export async function _baseIdentity(
+  leaf: _Leaf,
+  env: Record<string, string | undefined> = _env(),
+): Promise<Record<string, unknown>> {
+  const digest = async (id: string | undefined): Promise<string | undefined> =>
+    id ? `sha256:${await _hexDigest("SHA-256", id)}` : undefined;
+  switch (leaf.kind) {
+    case "keys":
+      return { kind: "keys", key: await digest(leaf.keys.accessKeyId) };
+    case "process":
+      return { kind: "process", command: leaf.command };
+    case "credential-source":
+      return {
+        kind: "credential-source",
+        source: leaf.source,
+        ...(leaf.source === "Environment"
+          ? { key: await digest(env.AWS_ACCESS_KEY_ID) }
+          : {}),
+        ...(leaf.source === "EcsContainer"
+          ? {
+            uri: env.AWS_CONTAINER_CREDENTIALS_FULL_URI ??
+              env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+          }
+          : {}),
+      };
+    case "web-identity":
+      return {
+        kind: "web-identity",
+        tokenFile: leaf.tokenFile,
+        role: leaf.roleArn,
+        sessionName: leaf.roleSessionName,
+        duration: leaf.durationSeconds,
+        region: leaf.region,
+        endpoint: leaf.endpointUrl,
+      };
+    case "sso":
+      return {
+        kind: "sso",
+        startUrl: leaf.startUrl,
+        session: leaf.ssoSession,
+        account: leaf.accountId,
+        role: leaf.roleName,
+      };
+    case "default-chain":
+      return {
+        kind: "default-chain",
+        webIdentity: env.AWS_WEB_IDENTITY_TOKEN_FILE,
+        role: env.AWS_ROLE_ARN,
+        container: env.AWS_CONTAINER_CREDENTIALS_FULL_URI ??
+          env.AWS_CONTAINER_CREDENTIALS_RELATIVE_URI,
+      };
+  }
+}
+
+function _hopMaterial(hop: _Hop): Record<string, unknown> {
   return {
-    v: 1,
-    role: request.roleArn,
-    sessionName: request.roleSessionName,
-    duration: request.durationSeconds,
-    serial: request.serialNumber,
-    externalId: request.externalId,
-    endpoint: request.endpointUrl,
-    region: _stsRegion(request),
-    base: _baseIdentity(request),
-    mfaSession: request.mfaSessionDuration,
+    role: hop.roleArn,
+    sessionName: hop.roleSessionName,
+    duration: hop.durationSeconds,
+    serial: hop.serialNumber,
+    externalId: hop.externalId,
+    endpoint: hop.endpointUrl,
+    region: hop.region,
+    mfaSession: hop.mfaSessionDuration,
   };
 }
 
 /**
- * What identifies an MFA session (never the code): the device, its
- * lifetime, the endpoint, the region and the base identity, so role profiles
- * sharing them share one MFA session.
+ * What identifies the credentials of a plan (never the MFA code or a
+ * secret): the base identity, then every hop's role, session name,
+ * duration, serial, external id, endpoint, region and MFA session.
  */
-export function _mfaSessionMaterial(
-  request: _Request,
-): Record<string, unknown> {
+export async function _cacheMaterial(
+  plan: _Plan,
+): Promise<Record<string, unknown>> {
   return {
-    v: 1,
+    v: 2,
+    base: await _baseIdentity(plan.leaf),
+    hops: plan.hops.map(_hopMaterial),
+  };
+}
+
+/**
+ * What identifies the MFA session of hop `index` (never the code): the
+ * device, its lifetime, endpoint and region, and everything before it, so
+ * role profiles sharing them share one MFA session.
+ */
+async function _mfaSessionMaterial(
+  plan: _Plan,
+  index: number,
+): Promise<Record<string, unknown>> {
+  const hop = plan.hops[index]!;
+  return {
+    v: 2,
     kind: "mfa-session",
-    serial: request.serialNumber,
-    duration: request.mfaSessionDuration,
-    endpoint: request.endpointUrl,
-    region: _stsRegion(request),
-    base: _baseIdentity(request),
+    serial: hop.serialNumber,
+    duration: hop.mfaSessionDuration,
+    endpoint: hop.endpointUrl,
+    region: hop.region,
+    base: await _baseIdentity(plan.leaf),
+    before: plan.hops.slice(0, index).map(_hopMaterial),
   };
-}
-
-/** The base identity of a request: source profile, credential source, token file or base access key id. */
-function _baseIdentity(request: _Request): string {
-  const envKey = Deno.env.get("AWS_ACCESS_KEY_ID");
-  return request.sourceProfile !== undefined
-    ? `profile:${request.sourceProfile}`
-    : request.credentialSource !== undefined
-    ? `source:${request.credentialSource}`
-    : request.webIdentityTokenFile !== undefined
-    ? `web-identity:${request.webIdentityTokenFile}`
-    : envKey
-    ? `key:${envKey}`
-    : "profile:default";
 }
 
 /**
@@ -542,124 +260,157 @@ export function _checkNotNested(): void {
   );
 }
 
-async function _credentialSourceProvider(
-  source: NonNullable<_Request["credentialSource"]>,
-): Promise<unknown> {
-  const providers = await import("@aws-sdk/credential-providers");
-  switch (source) {
-    case "Environment":
-      return providers.fromEnv();
-    case "Ec2InstanceMetadata":
-      return providers.fromInstanceMetadata();
-    case "EcsContainer":
-      return providers.fromContainerMetadata();
-  }
-}
-
-async function _webIdentitySession(r: _Request): Promise<_SessionLike> {
-  const { WebIdentityRefreshableSession } = await import(
-    "../web_identity_session.ts"
-  );
-  return new WebIdentityRefreshableSession({
-    assumeRoleWithWebIdentity: {
-      RoleArn: r.roleArn,
-      RoleSessionName: r.roleSessionName,
-      ...(r.durationSeconds === undefined
-        ? {}
-        : { DurationSeconds: r.durationSeconds }),
-    },
-    webIdentityTokenFile: r.webIdentityTokenFile,
-    stsClientConfig: {
-      region: _stsRegion(r),
-      ...(r.endpointUrl !== undefined ? { endpoint: r.endpointUrl } : {}),
-    },
-    deferRefresh: true,
-    ...(r.advisoryTimeout === undefined
-      ? {}
-      : { advisoryTimeout: r.advisoryTimeout }),
-    ...(r.mandatoryTimeout === undefined
-      ? {}
-      : { mandatoryTimeout: r.mandatoryTimeout }),
-    ...(r.region === undefined ? {} : { region: r.region }),
-  });
-}
-
-/**
- * A token-file error of the web identity session names the library option;
- * the user wrote `web_identity_token_file` in a profile: name that.
- */
-function _inProfileTerms(request: _Request, error: unknown): unknown {
-  const origin = request.webIdentityTokenFileOrigin;
-  let current: unknown = error;
-  for (let i = 0; i < 4 && current instanceof Error; i++) {
-    if (
-      current instanceof BRSConfigurationError &&
-      current.param === "webIdentityTokenFile" && origin !== undefined
-    ) {
-      return new BRSConfigurationError(
-        current.message.replace("'webIdentityTokenFile'", origin),
-        {
-          code: current.code,
-          param: "web_identity_token_file",
-          details: current.details,
-          cause: current,
-        },
-      );
+/** The leaf in words, for `--debug` and errors. */
+export function _describeLeaf(leaf: _Leaf): string {
+  switch (leaf.kind) {
+    case "keys":
+      return `static keys ${
+        leaf.keys.accessKeyId.slice(0, 8)
+      }... (${leaf.origin})`;
+    case "process":
+      return `credential_process (${leaf.origin})`;
+    case "credential-source": {
+      const what = {
+        Environment: "the environment's keys",
+        Ec2InstanceMetadata: "EC2 instance metadata (IMDS)",
+        EcsContainer: "the container credentials endpoint",
+      }[leaf.source];
+      return `credential_source ${leaf.source}: ${what} (${leaf.origin})`;
     }
-    current = current.cause;
+    case "web-identity":
+      return `web identity token file (${leaf.origin})`;
+    case "sso":
+      return `SSO ${leaf.startUrl} account ${leaf.accountId} role ${leaf.roleName} (${leaf.origin})`;
+    case "default-chain":
+      return "the AWS SDK's default chain";
   }
-  return error;
 }
 
-/**
- * When the base chain failed and the profile it fell back to (`[default]`,
- * or the source profile) runs a `credential_process`, that process was
- * stopped by the loop guard (or failed): say so in one line.
- */
-async function _explainLoop(
-  request: _Request,
-  error: unknown,
-): Promise<unknown> {
-  if (
-    request.credentialSource !== undefined ||
-    request.webIdentityTokenFile !== undefined ||
-    !String((error as Error)?.message ?? error).includes(
-        "CredentialsProviderError",
-      ) && !(error instanceof Error && _hasProviderError(error))
-  ) return error;
-  const name = request.sourceProfile ?? "default";
-  const profile = (await _loadAwsProfiles().catch(() => undefined))?.get(name);
-  if (profile?.credential_process === undefined) return error;
-  return new BRSConfigurationError(
-    `Cannot get base credentials as the credential_process of profile '${name}' (${profile.file}) failed, a credential_process loop if it runs brs: give brs base credentials that do not run brs (source_profile, credential_source or keys)`,
-    { code: "CredentialLoop", param: name, cause: error },
+/** The plan in one line, for `--debug`. */
+export function _describePlan(plan: _Plan): string {
+  return [
+    _describeLeaf(plan.leaf),
+    ...plan.hops.map((h) =>
+      `AssumeRole ${h.roleArn} (${h.region}${
+        h.endpointUrl ? ` ${h.endpointUrl}` : ""
+      })`
+    ),
+  ].join(" -> ");
+}
+
+/** The SSO token of `aws sso login`, checked; its absence is a configuration error. */
+async function _checkSsoToken(
+  leaf: Extract<_Leaf, { kind: "sso" }>,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const id = leaf.ssoSession ?? leaf.startUrl;
+  // the file name `aws sso login` gives it
+  const name = await _hexDigest("SHA-1", id);
+  const file = `${env.HOME ?? "~"}/.aws/sso/cache/${name}.json`;
+  const login = `run 'aws sso login --profile ${
+    _printable(leaf.profile ?? "")
+  }'`;
+  let problem: string | undefined;
+  try {
+    const text = _readProfileText(
+      file,
+      "SSO token cache file",
+      _READ_CAPS.token,
+    );
+    if (text === undefined) problem = "there is no SSO token";
+    else {
+      const token = JSON.parse(text) as {
+        accessToken?: unknown;
+        expiresAt?: unknown;
+      };
+      const expires = typeof token.expiresAt === "string"
+        ? Date.parse(token.expiresAt)
+        : NaN;
+      if (typeof token.accessToken !== "string" || Number.isNaN(expires)) {
+        problem = "the SSO token file is not one of 'aws sso login'";
+      } else if (expires <= Date.now()) {
+        problem = `the SSO token expired at ${new Date(expires).toISOString()}`;
+      }
+    }
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    problem = "the SSO token file cannot be read";
+  }
+  if (problem !== undefined) {
+    throw new BRSConfigurationError(
+      `Cannot get SSO credentials of profile '${
+        _printable(leaf.profile ?? "")
+      }' (${_printable(leaf.startUrl)}) as ${problem} (${
+        _printable(file)
+      }): ${login}`,
+      { code: "SsoLoginNeeded", param: leaf.profile },
+    );
+  }
+}
+
+/** A leaf failed: say which source failed, in one line. */
+function _leafError(leaf: _Leaf, error: unknown): unknown {
+  if (error instanceof BRSConfigurationError) return error;
+  if (error instanceof Deno.errors.NotCapable) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (leaf.kind === "keys" || leaf.kind === "web-identity") return error;
+  const first = message.split("\n")[0]!.slice(0, 300);
+  // A failing command is the profile's to fix (exit 2), as is a loop.
+  const ErrorClass = leaf.kind === "process"
+    ? BRSConfigurationError
+    : BRSRefreshError;
+  return new ErrorClass(
+    `Cannot get base credentials from ${_describeLeaf(leaf)}: ${
+      _printable(first)
+    }${
+      leaf.kind === "process"
+        ? "; check the command (a credential_process loop if it runs brs)"
+        : leaf.kind === "sso"
+        ? `; run 'aws sso login --profile ${
+          _printable(leaf.profile ?? "")
+        }' if the SSO session has ended`
+        : ""
+    }`,
+    { code: "BaseCredentialsFailed", cause: error },
   );
-}
-
-function _hasProviderError(error: Error): boolean {
-  let current: unknown = error;
-  for (let i = 0; i < 8 && current instanceof Error; i++) {
-    if (current.name === "CredentialsProviderError") return true;
-    current = current.cause;
-  }
-  return false;
-}
-
-/** One line for an SDK warning; the "Multiple credential sources" one in brs's words. */
-function _sdkWarning(text: string, request: _Request): string {
-  if (
-    /Multiple credential sources/.test(text) &&
-    request.sourceProfile !== undefined
-  ) {
-    return `Both source_profile '${request.sourceProfile}' and AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set: the base credentials come from source_profile '${request.sourceProfile}'`;
-  }
-  return text.replace(/\s*\n\s*/g, " ").trim();
 }
 
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
 interface _SessionLike {
   refresh(options?: { force?: boolean }): Promise<TemporaryCredentials>;
   close(): Promise<void>;
+  credentialProvider: () => Promise<AwsCredentialIdentity>;
+}
+
+type _Provider = () => Promise<AwsCredentialIdentity>;
+
+/** A running plan: the leaf's provider and one session per hop. */
+interface _Chain {
+  final(): Promise<TemporaryCredentials>;
+  close(): Promise<void>;
+  /** Checks the leaf once (its failure is reported as the leaf's). */
+  leafCheck(): Promise<void>;
+  mfaSessions: { get(): Promise<unknown> }[];
+}
+
+function _toTemporary(
+  c: AwsCredentialIdentity,
+  leaf: _Leaf,
+): TemporaryCredentials {
+  if (!c.sessionToken || c.expiration === undefined) {
+    throw new BRSConfigurationError(
+      `Cannot use ${
+        _describeLeaf(leaf)
+      } as the credentials of the plan as they are long-term keys (no session token or expiry): add a role_arn to assume with them`,
+      { code: "ConfigError", param: leaf.profile },
+    );
+  }
+  return {
+    accessKey: c.accessKeyId,
+    secretKey: c.secretAccessKey,
+    token: c.sessionToken,
+    expiryTime: c.expiration.toISOString(),
+  };
 }
 
 /** Options of {@linkcode _CredentialSource}. */
@@ -671,30 +422,28 @@ export interface _CredentialSourceOptions {
 }
 
 /**
- * The credentials of one request: from the file cache while fresh, else from
- * one `STSRefreshableSession` (created on first need, with a dynamic import)
- * under the cache's lock.
+ * The credentials of one plan: from the file cache while fresh, else from
+ * running the plan (created on first need, with dynamic imports) under the
+ * cache's lock.
  */
 export class _CredentialSource {
-  readonly #request: _Request;
+  readonly #plan: _Plan;
   readonly #cache: FileCache | undefined;
   readonly #debug: boolean;
-  #session: _SessionLike | undefined;
-  /** The MFA session, with `mfa_session_duration`. */
-  #mfaSession: { get(): Promise<unknown> } | undefined;
+  #chain: _Chain | undefined;
   #key: string | undefined;
   #accessKeyId: string | undefined;
 
   /** Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}. */
-  constructor(request: _Request, options: _CredentialSourceOptions = {}) {
-    this.#request = request;
+  constructor(plan: _Plan, options: _CredentialSourceOptions = {}) {
+    this.#plan = plan;
     this.#cache = options.cache === false ? undefined : new FileCache();
     this.#debug = options.debug ?? false;
   }
 
-  /** The request. */
-  get request(): _Request {
-    return this.#request;
+  /** The plan. */
+  get plan(): _Plan {
+    return this.#plan;
   }
 
   /** Fresh credentials (registered as secrets for the output module). */
@@ -703,7 +452,7 @@ export class _CredentialSource {
     if (this.#cache === undefined) {
       credentials = await this.#refresh();
     } else {
-      this.#key ??= await FileCache.keyOf(_cacheMaterial(this.#request));
+      this.#key ??= await FileCache.keyOf(await _cacheMaterial(this.#plan));
       const result = await this.#cache.getOrRefresh(
         this.#key,
         async () => ({
@@ -711,8 +460,8 @@ export class _CredentialSource {
           obtainedAt: new Date().toISOString(),
         }),
         {
-          advisorySeconds: this.#request.advisoryTimeout ?? 900,
-          maxLifetimeSeconds: this.#request.durationSeconds ?? 3600,
+          advisorySeconds: this.#plan.advisoryTimeout ?? 900,
+          maxLifetimeSeconds: _maxLifetime(this.#plan),
         },
       );
       if (this.#debug && result.ignored !== undefined) {
@@ -724,8 +473,8 @@ export class _CredentialSource {
       }
       if (result.source === "refresh") {
         await _writeCacheLabel(this.#cache.directory, this.#key, {
-          role: this.#request.roleArn,
-          profile: this.#request.profileName,
+          role: _finalRole(this.#plan),
+          profile: this.#plan.profileName,
         });
       }
       if (result.warning !== undefined) {
@@ -754,8 +503,8 @@ export class _CredentialSource {
   }
 
   async #refresh(): Promise<TemporaryCredentials> {
-    // The SDK writes some warnings (e.g. "Multiple credential sources
-    // detected") with console.warn over several lines: one line each.
+    // The SDK writes some warnings with console.warn over several lines:
+    // one line each.
     const warnings: string[] = [];
     const warn = console.warn;
     console.warn = (...data: unknown[]): void => {
@@ -765,127 +514,249 @@ export class _CredentialSource {
     // carries the marker, so a brs started that way stops at once.
     if (_lookups++ === 0) Deno.env.set(_LOOKUP_MARKER, String(Deno.pid));
     try {
-      this.#session ??= await this.#createSession();
-      // First, so that its errors reach the user as they are.
-      await this.#mfaSession?.get();
-      return await this.#session.refresh({ force: true });
+      this.#chain ??= await this.#build();
+      await this.#chain.leafCheck();
+      if (this.#debug) {
+        await _err(
+          `brs: debug: base credentials from ${_describeLeaf(this.#plan.leaf)}`,
+        );
+      }
+      // First, so that their errors reach the user as they are.
+      for (const mfa of this.#chain.mfaSessions) await mfa.get();
+      return await this.#chain.final();
     } catch (error) {
-      throw await _explainLoop(
-        this.#request,
-        _inProfileTerms(this.#request, error),
-      );
+      throw _inProfileTerms(this.#plan, error);
     } finally {
       if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
       for (const warning of warnings) {
-        await _err(`brs: warning: ${_sdkWarning(warning, this.#request)}`);
+        await _err(
+          `brs: warning: ${warning.replace(/\s*\n\s*/g, " ").trim()}`,
+        );
       }
     }
   }
 
-  async #createSession(): Promise<_SessionLike> {
+  async #leafProvider(): Promise<
+    { provider: _Provider; session?: _SessionLike }
+  > {
+    const leaf = this.#plan.leaf;
+    const env = _env();
+    switch (leaf.kind) {
+      case "keys": {
+        const keys = leaf.keys;
+        const identity: AwsCredentialIdentity = {
+          accessKeyId: keys.accessKeyId,
+          secretAccessKey: keys.secretAccessKey,
+          ...(keys.sessionToken ? { sessionToken: keys.sessionToken } : {}),
+        };
+        return { provider: () => Promise.resolve(identity) };
+      }
+      case "web-identity": {
+        const { WebIdentityRefreshableSession } = await import(
+          "../web_identity_session.ts"
+        );
+        const session = new WebIdentityRefreshableSession({
+          assumeRoleWithWebIdentity: {
+            RoleArn: leaf.roleArn,
+            RoleSessionName: leaf.roleSessionName,
+            ...(leaf.durationSeconds === undefined
+              ? {}
+              : { DurationSeconds: leaf.durationSeconds }),
+          },
+          webIdentityTokenFile: leaf.tokenFile,
+          stsClientConfig: {
+            region: leaf.region,
+            ...(leaf.endpointUrl !== undefined
+              ? { endpoint: leaf.endpointUrl }
+              : {}),
+          },
+          deferRefresh: true,
+          ...this.#timeouts(this.#plan.hops.length === 0),
+          region: leaf.region,
+        }) as unknown as _SessionLike;
+        return { provider: session.credentialProvider, session };
+      }
+      case "sso": {
+        await _checkSsoToken(leaf, env);
+        const { fromSSO } = await import("@aws-sdk/credential-providers");
+        const endpoint = env.AWS_ENDPOINT_URL_SSO || env.AWS_ENDPOINT_URL;
+        return {
+          provider: fromSSO({
+            ssoStartUrl: leaf.startUrl,
+            ssoAccountId: leaf.accountId,
+            ssoRegion: leaf.ssoRegion,
+            ssoRoleName: leaf.roleName,
+            ...(leaf.ssoSession === undefined
+              ? {}
+              : { ssoSession: leaf.ssoSession, profile: leaf.profile }),
+            clientConfig: {
+              region: leaf.ssoRegion,
+              ...(endpoint ? { endpoint } : {}),
+            },
+          }) as _Provider,
+        };
+      }
+      case "process": {
+        const { fromProcess } = await import("@aws-sdk/credential-providers");
+        return {
+          provider: fromProcess({ profile: leaf.profile }) as _Provider,
+        };
+      }
+      case "credential-source": {
+        const providers = await import("@aws-sdk/credential-providers");
+        const provider = leaf.source === "Environment"
+          ? providers.fromEnv()
+          : leaf.source === "Ec2InstanceMetadata"
+          ? providers.fromInstanceMetadata()
+          : providers.fromContainerMetadata();
+        return { provider: provider as _Provider };
+      }
+      case "default-chain": {
+        // The profile variables selected our profile; they never pick the base.
+        for (const name of _PROFILE_VARIABLES) Deno.env.delete(name);
+        const { fromNodeProviderChain } = await import(
+          "@aws-sdk/credential-providers"
+        );
+        return { provider: fromNodeProviderChain() as _Provider };
+      }
+    }
+  }
+
+  #timeouts(last: boolean): Record<string, number> {
+    const p = this.#plan;
+    if (!last) return {};
+    return {
+      ...(p.advisoryTimeout === undefined
+        ? {}
+        : { advisoryTimeout: p.advisoryTimeout }),
+      ...(p.mandatoryTimeout === undefined
+        ? {}
+        : { mandatoryTimeout: p.mandatoryTimeout }),
+    };
+  }
+
+  async #build(): Promise<_Chain> {
     if (this.#debug) {
-      await _err("brs: debug: loading the AWS SDK for a refresh");
-    }
-    // The profile variables selected our profile; they never pick the base.
-    for (const name of _PROFILE_VARIABLES) Deno.env.delete(name);
-    const r = this.#request;
-    if (r.webIdentityTokenFile !== undefined) {
-      return await _webIdentitySession(r);
-    }
-    const { STSRefreshableSession } = await import("../sts_session.ts");
-    const assumeRole: Record<string, unknown> = {
-      RoleArn: r.roleArn,
-      RoleSessionName: r.roleSessionName,
-    };
-    if (r.durationSeconds !== undefined) {
-      assumeRole.DurationSeconds = r.durationSeconds;
-    }
-    if (r.externalId !== undefined) assumeRole.ExternalId = r.externalId;
-    let stsClientConfig: Record<string, unknown> = { region: _stsRegion(r) };
-    if (r.endpointUrl !== undefined) stsClientConfig.endpoint = r.endpointUrl;
-    if (r.sourceProfile !== undefined) {
-      stsClientConfig.profile = r.sourceProfile;
-    }
-    if (r.credentialSource !== undefined) {
-      stsClientConfig.credentials = await _credentialSourceProvider(
-        r.credentialSource,
+      await _err(
+        `brs: debug: loading the AWS SDK for a refresh; plan: ${
+          _describePlan(this.#plan)
+        }`,
       );
     }
-    if (r.mfaSessionDuration !== undefined && r.serialNumber !== undefined) {
-      // The base credentials become the MFA session; the role is assumed
-      // with them and no code (STS carries the MFA context).
-      const mfa = await this.#createMfaSession(r, r.serialNumber, {
-        ...stsClientConfig,
-      });
-      this.#mfaSession = mfa;
-      stsClientConfig = {
-        region: stsClientConfig.region,
-        ...(r.endpointUrl !== undefined ? { endpoint: r.endpointUrl } : {}),
-        credentials: mfa.provider,
+    const plan = this.#plan;
+    const leaf = plan.leaf;
+    const { provider: rawLeaf, session: leafSession } = await this
+      .#leafProvider();
+    // The leaf's credentials, kept while fresh (every hop above asks).
+    let held: AwsCredentialIdentity | undefined;
+    const leafProvider: _Provider = async () => {
+      if (
+        held !== undefined &&
+        (held.expiration === undefined ||
+          held.expiration.getTime() - Date.now() > 300_000)
+      ) return held;
+      try {
+        held = await rawLeaf();
+      } catch (error) {
+        throw _leafError(leaf, error);
+      }
+      return held;
+    };
+    const sessions: _SessionLike[] = leafSession ? [leafSession] : [];
+    const mfaSessions: { get(): Promise<unknown> }[] = [];
+    let previous = leafProvider;
+    const { STSRefreshableSession } = plan.hops.length === 0
+      ? { STSRefreshableSession: undefined }
+      : await import("../sts_session.ts");
+    for (const [i, hop] of plan.hops.entries()) {
+      const assumeRole: Record<string, unknown> = {
+        RoleArn: hop.roleArn,
+        RoleSessionName: hop.roleSessionName,
       };
-    } else if (r.serialNumber !== undefined) {
-      assumeRole.SerialNumber = r.serialNumber;
+      if (hop.durationSeconds !== undefined) {
+        assumeRole.DurationSeconds = hop.durationSeconds;
+      }
+      if (hop.externalId !== undefined) assumeRole.ExternalId = hop.externalId;
+      const client = {
+        region: hop.region,
+        ...(hop.endpointUrl !== undefined ? { endpoint: hop.endpointUrl } : {}),
+      };
+      let credentials: _Provider = previous;
+      if (hop.mfaSessionDuration !== undefined && hop.serialNumber) {
+        // The hop's base becomes an MFA session; the role is assumed with
+        // it and no code (STS carries the MFA context).
+        const { _MfaSessionSource } = await import("./_mfa_session_source.ts");
+        const mfa = new _MfaSessionSource({
+          serialNumber: hop.serialNumber,
+          durationSeconds: hop.mfaSessionDuration,
+          mfaCommand: hop.mfaCommand,
+          allowedCommands: _allowedCommands(hop.allowedCommands),
+          clientConfig: { ...client, credentials: previous },
+          cache: this.#cache,
+          key: await FileCache.keyOf(await _mfaSessionMaterial(plan, i)),
+          advisorySeconds: plan.advisoryTimeout ?? 900,
+        });
+        mfaSessions.push(mfa);
+        credentials = mfa.provider as _Provider;
+      } else if (hop.serialNumber !== undefined) {
+        assumeRole.SerialNumber = hop.serialNumber;
+      }
+      const options: Record<string, unknown> = {
+        assumeRole,
+        stsClientConfig: { ...client, credentials },
+        deferRefresh: true,
+        region: hop.region,
+        ...this.#timeouts(i === plan.hops.length - 1),
+      };
+      if (assumeRole.SerialNumber !== undefined && hop.mfaCommand) {
+        const { _mfaCommandProvider } = await import("./_mfa_command.ts");
+        options.mfaTokenProvider = _mfaCommandProvider(
+          hop.mfaCommand,
+          _allowedCommands(hop.allowedCommands),
+        );
+      } else if (assumeRole.SerialNumber !== undefined) {
+        options.mfaTokenProvider = (await import("./_tty_prompt.ts"))
+          ._promptMfaCode;
+      }
+      const session = new STSRefreshableSession!(
+        options as unknown as ConstructorParameters<
+          typeof STSRefreshableSession & (new (...args: never[]) => unknown)
+        >[0],
+      ) as unknown as _SessionLike;
+      sessions.push(session);
+      previous = session.credentialProvider;
     }
-    const options: Record<string, unknown> = {
-      assumeRole,
-      stsClientConfig,
-      deferRefresh: true,
+    const last = sessions.at(-1);
+    return {
+      mfaSessions,
+      leafCheck: async () => {
+        if (leafSession !== undefined) return;
+        if (plan.hops.length === 0) held = undefined; // a refresh: new ones
+        await leafProvider();
+      },
+      final: async () => {
+        if (plan.hops.length > 0 || leafSession !== undefined) {
+          return await last!.refresh({ force: true });
+        }
+        // the leaf's credentials that leafCheck just fetched
+        return _toTemporary(await leafProvider(), leaf);
+      },
+      close: async () => {
+        for (const session of sessions.reverse()) await session.close();
+      },
     };
-    // With an MFA session, AssumeRole takes no code. The MFA and prompt
-    // modules load only when a refresh needs them.
-    if (assumeRole.SerialNumber !== undefined && r.mfaCommand !== undefined) {
-      const { _mfaCommandProvider } = await import("./_mfa_command.ts");
-      options.mfaTokenProvider = _mfaCommandProvider(
-        r.mfaCommand,
-        r.allowedCommands,
-      );
-    } else if (assumeRole.SerialNumber !== undefined) {
-      options.mfaTokenProvider = (await import("./_tty_prompt.ts"))
-        ._promptMfaCode;
-    }
-    if (r.advisoryTimeout !== undefined) {
-      options.advisoryTimeout = r.advisoryTimeout;
-    }
-    if (r.mandatoryTimeout !== undefined) {
-      options.mandatoryTimeout = r.mandatoryTimeout;
-    }
-    if (r.region !== undefined) options.region = r.region;
-    return new STSRefreshableSession(
-      options as unknown as ConstructorParameters<
-        typeof STSRefreshableSession
-      >[0],
-    );
   }
 
-  async #createMfaSession(
-    r: _Request,
-    serialNumber: string,
-    clientConfig: Record<string, unknown>,
-  ): Promise<import("./_mfa_session_source.ts")._MfaSessionSource> {
-    const { _MfaSessionSource } = await import("./_mfa_session_source.ts");
-    return new _MfaSessionSource({
-      serialNumber,
-      durationSeconds: r.mfaSessionDuration ?? 43_200,
-      mfaCommand: r.mfaCommand,
-      allowedCommands: r.allowedCommands,
-      clientConfig,
-      cache: this.#cache,
-      key: await FileCache.keyOf(_mfaSessionMaterial(r)),
-      advisorySeconds: r.advisoryTimeout ?? 900,
-    });
-  }
-
-  /** Calls STS GetCallerIdentity with the assumed-role credentials. */
+  /** Calls STS GetCallerIdentity with the plan's credentials. */
   async identity(): Promise<Identity> {
     const credentials = await this.get();
     const { STSClient } = await import("@aws-sdk/client-sts");
     const { _callerIdentity } = await import("../_caller_identity.ts");
+    const sts = _lastSts(this.#plan);
     const client = new STSClient({
-      region: _stsRegion(this.#request),
-      ...(this.#request.endpointUrl
-        ? { endpoint: this.#request.endpointUrl }
-        : {}),
+      region: sts.region,
+      ...(sts.endpointUrl ? { endpoint: sts.endpointUrl } : {}),
       credentials: {
         accessKeyId: credentials.accessKey,
         secretAccessKey: credentials.secretKey,
@@ -903,28 +774,67 @@ export class _CredentialSource {
     }
   }
 
-  /** Closes the session, if one was created. */
+  /** Closes the sessions, if any were created. */
   async close(): Promise<void> {
-    await this.#session?.close();
-    this.#session = undefined;
+    await this.#chain?.close();
+    this.#chain = undefined;
   }
 }
 
 /**
- * Resolves a command's session flags into a request and opens its
- * credential source (file cache unless `--no-cache`); the caller closes it.
+ * A token-file error of the web identity session names the library option;
+ * the user wrote `web_identity_token_file` in a profile: name that.
+ */
+function _inProfileTerms(plan: _Plan, error: unknown): unknown {
+  if (plan.leaf.kind !== "web-identity") return error;
+  const origin = plan.leaf.origin;
+  let current: unknown = error;
+  for (let i = 0; i < 4 && current instanceof Error; i++) {
+    if (
+      current instanceof BRSConfigurationError &&
+      current.param === "webIdentityTokenFile"
+    ) {
+      return new BRSConfigurationError(
+        current.message.replace("'webIdentityTokenFile'", origin),
+        {
+          code: current.code,
+          param: "web_identity_token_file",
+          details: current.details,
+          cause: current,
+        },
+      );
+    }
+    current = current.cause;
+  }
+  return error;
+}
+
+/**
+ * Plans a command's session flags and opens its credential source (file
+ * cache unless `--no-cache`); the caller closes it.
  *
  * @param flags The parsed session flags.
- * @returns The request and its source.
+ * @returns The plan and its source.
  */
 export async function _openCredentialSource(
   flags: _SessionFlags,
-): Promise<{ request: _Request; source: _CredentialSource }> {
+): Promise<{ plan: _Plan; source: _CredentialSource }> {
   _checkNotNested();
-  const request = await _resolveRequest(flags);
-  const source = new _CredentialSource(request, {
+  const plan = await _loadPlan(flags);
+  for (const warning of plan.warnings) await _err(`brs: warning: ${warning}`);
+  for (const hop of plan.hops) {
+    if (hop.mfaCommand === undefined) continue;
+    // Checks the command (allowlist, no shell syntax) on every path, also
+    // when the cache is warm and the command will not run. The MFA module
+    // is loaded only for a profile that has an MFA command.
+    const { createMfaTokenSource } = await import("../mfa.ts");
+    createMfaTokenSource(hop.mfaCommand, {
+      allowedCommands: _allowedCommands(hop.allowedCommands),
+    });
+  }
+  const source = new _CredentialSource(plan, {
     cache: flags.cache,
     debug: flags.debug,
   });
-  return { request, source };
+  return { plan, source };
 }

@@ -10,11 +10,8 @@ import { _parseClearArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
 import { _keysLabelled } from "./_cache_labels.ts";
-import {
-  _cacheMaterial,
-  _resolveRequest,
-  _selectProfile,
-} from "./_resolve_session.ts";
+import { _selectProfile } from "./_plan.ts";
+import { _cacheMaterial, _finalRole, _loadPlan } from "./_resolve_session.ts";
 
 const _HELP = `Usage: brs clear [--all | session flags]
 
@@ -53,20 +50,20 @@ export async function runClear(args: string[]): Promise<number> {
     return EXIT_OK;
   }
   const directory = FileCache.defaultDirectory();
-  const one = !flags.all &&
-    (_selectProfile(flags) !== undefined || flags.roleArn !== undefined);
+  const env = Deno.env.toObject();
+  const selected = _selectProfile(flags, env) !== undefined;
+  const one = !flags.all && (selected || flags.roleArn !== undefined);
   let names: string[] = [];
   if (one) {
-    const request = await _resolveRequest(flags);
+    // Plans only: no MFA command is checked or run, no credential is fetched.
+    const plan = await _loadPlan(flags, env, { allowLeafOnly: true });
     const keys = new Set(
       await _keysLabelled(directory, {
-        role: flags.roleArn === undefined ? undefined : request.roleArn,
-        profile: _selectProfile(flags) === undefined
-          ? undefined
-          : request.profileName,
+        role: flags.roleArn === undefined ? undefined : _finalRole(plan),
+        profile: selected ? plan.profileName : undefined,
       }),
     );
-    keys.add(await FileCache.keyOf(_cacheMaterial(request)));
+    keys.add(await FileCache.keyOf(await _cacheMaterial(plan)));
     names = [...keys].flatMap((key) => [`${key}.json`, `${key}.label`]);
   } else {
     try {

@@ -12,7 +12,11 @@ import { _parseExecArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { _startCredentialServer } from "./_credential_server.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
-import { _knownRegion, _openCredentialSource } from "./_resolve_session.ts";
+import {
+  _finalRole,
+  _knownRegion,
+  _openCredentialSource,
+} from "./_resolve_session.ts";
 import { _childEnvironment } from "./_child_env.ts";
 import { FileCache } from "../file_cache.ts";
 
@@ -59,14 +63,14 @@ export async function runExec(args: string[]): Promise<number> {
   // the parent's environment as it was, before the base-credential lookup
   // consumes the profile variables
   const parentEnv = Deno.env.toObject();
-  const { request, source } = await _openCredentialSource(flags);
+  const { plan, source } = await _openCredentialSource(flags);
   await using stack = new AsyncDisposableStack();
   stack.defer(() => source.close());
   const { env } = stack.use(
     await _childEnvironment(parentEnv, {
       directory: FileCache.defaultDirectory(),
-      region: _knownRegion(request),
-      marker: request.profileName ?? request.roleArn,
+      region: _knownRegion(plan),
+      marker: plan.profileName ?? _finalRole(plan) ?? "brs",
     }),
   );
   // Fetch once before starting the child: a failure is reported as ours.

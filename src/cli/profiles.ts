@@ -1,5 +1,8 @@
 /**
- * `brs profiles`: lists the profiles the CLI can use.
+ * `brs profiles`: lists every profile of the TOML file and of the AWS files
+ * (`~/.aws/config` and `~/.aws/credentials`, merged as the AWS SDKs merge
+ * them), with its kind, the chain it resolves to, and the names that two
+ * files define.
  *
  * @module
  */
@@ -9,34 +12,115 @@ import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
 import {
   _awsConfigPath,
-  _configLocation,
-  _loadAwsProfiles,
-  _loadTomlProfiles,
-} from "./_profiles_file.ts";
+  _awsCredentialsPath,
+  _mergeAwsProfiles,
+  _readAwsIni,
+} from "./_aws_ini.ts";
+import { _configLocation, _loadTomlProfiles } from "./_profiles_file.ts";
+import {
+  type _Leaf,
+  type _Plan,
+  _planCredentials,
+  _PROFILE_VARIABLES,
+} from "./_plan.ts";
 
 const _HELP = `Usage: brs profiles [--config FILE] [--format json|text]
 
 Lists the profiles of the TOML file (--config, $BRS_CONFIG_FILE, or
-$XDG_CONFIG_HOME/brs/config.toml) and the role profiles (with role_arn) of
-~/.aws/config ($AWS_CONFIG_FILE): NAME, ROLE, BASE (where the base
-credentials that assume the role come from: source_profile NAME,
-credential_source NAME, web identity, or the AWS SDK's default chain) and
-FILE (the file that defines the profile).
+$XDG_CONFIG_HOME/brs/config.toml) and of the AWS files ($AWS_CONFIG_FILE,
+else ~/.aws/config, and $AWS_SHARED_CREDENTIALS_FILE, else
+~/.aws/credentials, merged as the AWS SDKs merge them): NAME, KIND (role,
+web identity, sso, process, keys, or config for a profile without
+credentials), ROLE, CHAIN (where the base credentials come from, then each
+role assumed, or the configuration error the profile has) and FILE. A name
+defined both in the TOML file and in the AWS files is listed twice, with a
+note.
 
   --config FILE   the TOML profiles file
-  --format json   print a JSON array of {name, role_arn, base, source, file}
-                  (source: "toml" or "aws-config"; alias: --json)
+  --format json   print a JSON array: per profile its name, kind, role_arn,
+                  base, chain, source ("toml" or "aws-config"), file, files,
+                  error, and settings (every key as parsed and merged; the
+                  secret keys only as "(present)")  (alias: --json)
   --debug         add the cause chain to errors
   --help, -h      this help
   --version       print the version
 `;
+
+/** Keys whose values are never printed. */
+const _SECRET_KEYS = new Set([
+  "aws_secret_access_key",
+  "aws_session_token",
+  "aws_security_token",
+]);
+
+/** One row of the listing. */
+interface _Row {
+  name: string;
+  kind: string;
+  role_arn: string;
+  base: string;
+  chain: string;
+  source: "toml" | "aws-config";
+  file: string;
+  files: string[];
+  error?: string;
+  collision?: string;
+  settings: Record<string, unknown>;
+}
+
+function _roleName(arn: string): string {
+  return arn.replace(/^arn:[^:]*:iam::\d*:role\//, "");
+}
+
+/** The leaf in a few words. */
+function _leafWords(leaf: _Leaf): string {
+  switch (leaf.kind) {
+    case "keys":
+      return leaf.fromEnv
+        ? "keys of the environment"
+        : `keys of ${leaf.profile}`;
+    case "process":
+      return `credential_process of ${leaf.profile}`;
+    case "credential-source":
+      return `credential_source ${leaf.source}`;
+    case "web-identity":
+      return `web identity -> ${_roleName(leaf.roleArn)}`;
+    case "sso":
+      return `sso ${leaf.accountId}/${leaf.roleName}`;
+    case "default-chain":
+      return "default chain";
+  }
+}
+
+function _chainWords(plan: _Plan): string {
+  return [_leafWords(plan.leaf), ...plan.hops.map((h) => _roleName(h.roleArn))]
+    .join(" -> ");
+}
+
+/** `base` of the JSON form: the leaf as the earlier listing named it. */
+function _baseWords(leaf: _Leaf): string {
+  switch (leaf.kind) {
+    case "keys":
+      return leaf.fromEnv
+        ? "environment"
+        : `source_profile ${leaf.profile ?? ""}`;
+    case "credential-source":
+      return `credential_source ${leaf.source}`;
+    case "web-identity":
+      return "web identity";
+    case "default-chain":
+      return "default chain";
+    default:
+      return leaf.kind;
+  }
+}
 
 /**
  * Runs `profiles`.
  *
  * @param args The arguments after `profiles`.
  * @returns The exit code.
- * @throws {BRSConfigurationError} A broken TOML file (exit code 2).
+ * @throws {BRSConfigurationError} A broken TOML or AWS file (exit code 2).
  */
 export async function runProfiles(args: string[]): Promise<number> {
   const flags = _parseProfilesArgs(args);
@@ -44,67 +128,149 @@ export async function runProfiles(args: string[]): Promise<number> {
     await _out(_HELP);
     return EXIT_OK;
   }
+  const env: Record<string, string | undefined> = Deno.env.toObject();
+  for (const name of _PROFILE_VARIABLES) delete env[name];
   const location = _configLocation(flags.config);
   const toml = await _loadTomlProfiles(location);
-  const aws = await _loadAwsProfiles();
-  const rows = [
-    ...[...toml.values()].map((p) => ({
+  const configFile = _awsConfigPath(env);
+  const credentialsFile = _awsCredentialsPath(env);
+  const config = await _readAwsIni(configFile, "config");
+  const credentials = await _readAwsIni(credentialsFile, "credentials");
+  const aws = _mergeAwsProfiles(
+    { sections: config, file: configFile },
+    { sections: credentials, file: credentialsFile },
+  );
+  const plan = (
+    name: string,
+    onlyToml: boolean,
+  ): { plan?: _Plan; error?: string } => {
+    try {
+      return {
+        plan: _planCredentials({
+          config,
+          configFile,
+          credentials,
+          credentialsFile,
+          // the AWS profile of a shared name is planned without the TOML one
+          toml: onlyToml ? toml : new Map(),
+          env,
+          flags: { profile: name },
+          allowLeafOnly: true,
+        }),
+      };
+    } catch (error) {
+      return { error: error instanceof Error ? error.message : String(error) };
+    }
+  };
+  const rows: _Row[] = [];
+  for (const p of toml.values()) {
+    const { plan: planned, error } = plan(p.name, true);
+    const settings: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(p)) {
+      if (["name", "source", "file", "lines"].includes(key)) continue;
+      if (value !== undefined) settings[key] = value;
+    }
+    rows.push({
       name: p.name,
+      kind: p.web_identity_token_file !== undefined ? "web identity" : "role",
       role_arn: p.role_arn ?? "",
-      base: _base(p),
+      base: planned ? _baseWords(planned.leaf) : "",
+      chain: planned ? _chainWords(planned) : `error: ${error}`,
       source: "toml",
       file: p.file,
-    })),
-    ...[...aws.values()].filter((p) =>
-      p.role_arn !== undefined && !toml.has(p.name)
-    )
-      .map((p) => ({
-        name: p.name,
-        role_arn: p.role_arn ?? "",
-        base: _base(p),
-        source: "aws-config",
-        file: p.file,
-      })),
-  ];
+      files: [p.file],
+      ...(error === undefined ? {} : { error }),
+      ...(aws.has(p.name)
+        ? {
+          collision: `also defined in ${aws.get(p.name)!.files.join(" and ")}`,
+        }
+        : {}),
+      settings,
+    });
+  }
+  for (const p of aws.values()) {
+    const { plan: planned, error } = plan(p.name, false);
+    const v = p.values;
+    const settings: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(v)) {
+      settings[key] = _SECRET_KEYS.has(key) ? "(present)" : value;
+    }
+    const kind = v.web_identity_token_file !== undefined
+      ? "web identity"
+      : v.role_arn !== undefined
+      ? "role"
+      : v.sso_session !== undefined || v.sso_start_url !== undefined ||
+          v.sso_account_id !== undefined
+      ? "sso"
+      : v.credential_process !== undefined
+      ? "process"
+      : v.aws_access_key_id !== undefined ||
+          v.aws_secret_access_key !== undefined
+      ? "keys"
+      : "config";
+    rows.push({
+      name: p.name,
+      kind,
+      role_arn: v.role_arn ?? "",
+      base: planned ? _baseWords(planned.leaf) : "",
+      chain: kind === "config" && error !== undefined
+        ? "-"
+        : planned
+        ? _chainWords(planned)
+        : `error: ${error}`,
+      source: "aws-config",
+      file: p.files[0] ?? configFile,
+      files: [...new Set(p.files)],
+      ...(error === undefined || kind === "config" ? {} : { error }),
+      ...(toml.has(p.name)
+        ? { collision: `also defined in ${toml.get(p.name)!.file}` }
+        : {}),
+      settings,
+    });
+  }
   if (flags.json) {
     await _out(`${JSON.stringify(rows, null, 2)}\n`);
     return EXIT_OK;
   }
   if (rows.length === 0) {
     await _out(
-      `No profiles: add one to ${location.path} or a role profile to ${_awsConfigPath()}\n`,
+      `No profiles: add one to ${location.path} or a role profile to ${configFile}\n`,
     );
     return EXIT_OK;
   }
-  const width = Math.max(4, ...rows.map((r) => r.name.length));
-  const roleWidth = Math.max(4, ...rows.map((r) => r.role_arn.length));
-  const baseWidth = Math.max(4, ...rows.map((r) => r.base.length));
-  const lines = [
-    `${"NAME".padEnd(width)}  ${"ROLE".padEnd(roleWidth)}  ${
-      "BASE".padEnd(baseWidth)
-    }  FILE`,
-    ...rows.map((r) =>
-      `${r.name.padEnd(width)}  ${r.role_arn.padEnd(roleWidth)}  ${
-        r.base.padEnd(baseWidth)
-      }  ${r.file}`
-    ),
+  const table = [
+    ["NAME", "KIND", "ROLE", "CHAIN", "FILE"],
+    ...rows.map((r) => [
+      r.name,
+      r.kind,
+      r.role_arn || "-",
+      r.error !== undefined ? "error (see below)" : r.chain,
+      r.files.join(", "),
+    ]),
   ];
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...table.map((row) => row[i]!.length))
+  );
+  const lines = table.map((row) =>
+    row.map((cell, i) => i < 4 ? cell.padEnd(widths[i]!) : cell).join("  ")
+  );
+  for (const r of rows) {
+    if (r.error !== undefined) lines.push(`error: ${r.name}: ${r.error}`);
+  }
+  const notes = new Set(
+    rows.filter((r) => r.collision !== undefined && r.source === "toml").map((
+      r,
+    ) =>
+      `note: profile '${r.name}' is defined in ${r.file} and in ${
+        aws.get(r.name)!.files.join(" and ")
+      }: the TOML one is used${
+        r.role_arn && aws.get(r.name)!.values.role_arn !== undefined
+          ? " only after one is renamed (both have a role_arn)"
+          : ""
+      }`
+    ),
+  );
+  lines.push(...notes);
   await _out(`${lines.join("\n")}\n`);
   return EXIT_OK;
-}
-
-/** Where the base credentials of a profile come from, in its own keys' words. */
-function _base(profile: {
-  source_profile?: string;
-  credential_source?: string;
-  web_identity_token_file?: string;
-}): string {
-  if (profile.source_profile !== undefined) {
-    return `source_profile ${profile.source_profile}`;
-  }
-  if (profile.credential_source !== undefined) {
-    return `credential_source ${profile.credential_source}`;
-  }
-  if (profile.web_identity_token_file !== undefined) return "web identity";
-  return "default chain";
 }
