@@ -219,7 +219,7 @@ export function _checkAllowedName(
   }
   if (_isInterpreter(name)) {
     throw new BRSConfigurationError(
-      `Cannot run MFA command '${shown}' as it is a shell or interpreter, which runs whatever it is given: use an OTP tool (built in: ${
+      `Cannot run MFA command '${shown}' as it is a shell or interpreter, which runs whatever it is given and which the allowlist never admits by name: use an OTP tool (built in: ${
         _BUILTIN_ALLOWED_COMMANDS.join(", ")
       }) or a script of your own listed in mfaTokenProviderOptions.allowedCommands (CLI: allowed_commands in the profile, or BRS_ALLOWED_COMMANDS)`,
       {

@@ -56,6 +56,7 @@ const _CREDENTIAL_KEYS = new Set([
   "external_id",
   "mfa_serial",
   "mfa_process",
+  "mfa_stdin_file",
   "mfa_session_duration",
   "duration_seconds",
   "sso_session",

@@ -46,6 +46,8 @@ export interface _Profile {
   mfa_command?: string[] | string;
   /** `allowed_commands`: added to the MFA command allowlist. */
   allowed_commands?: string[];
+  /** `mfa_stdin_file`: fed to the MFA command's stdin (a TOTP seed, kept out of its arguments). */
+  mfa_stdin_file?: string;
   /** `duration_seconds`. */
   duration_seconds?: number;
   /** `mfa_session_duration`: keep an MFA session (GetSessionToken) of this many seconds and assume the role with it. */
@@ -87,6 +89,7 @@ export const _TOML_KEYS: Record<string, _Kind> = {
   serial_number: "string",
   mfa_command: "command",
   allowed_commands: "string[]",
+  mfa_stdin_file: "string",
   duration_seconds: "integer",
   mfa_session_duration: "integer",
   web_identity_token_file: "string",
@@ -294,6 +297,7 @@ const _AWS_USED_KEYS = [
   "external_id",
   "mfa_serial",
   "mfa_process",
+  "mfa_stdin_file",
   "mfa_session_duration",
   "region",
   "endpoint_url",
@@ -407,6 +411,7 @@ export async function _loadAwsProfiles(): Promise<Map<string, _Profile>> {
       role_session_name: v.role_session_name,
       serial_number: v.mfa_serial,
       mfa_command: v.mfa_process,
+      mfa_stdin_file: v.mfa_stdin_file,
       source_profile: v.source_profile,
       credential_source: source as _Profile["credential_source"],
       web_identity_token_file: v.web_identity_token_file,

@@ -41,6 +41,8 @@ export interface _Request {
   mfaCommand?: string[] | string;
   /** Added to the MFA command allowlist. */
   allowedCommands: string[];
+  /** The file whose content the MFA command reads on stdin (a TOTP seed). */
+  mfaStdinFile?: string;
   /** Region given by flag or profile. */
   region?: string;
   /** STS endpoint. */
@@ -382,12 +384,26 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
     mfaSessionDuration,
   });
   const allowedCommands = _allowedCommands(profile?.allowed_commands);
+  const mfaStdinFile = _pick(
+    flags.mfaStdinFile,
+    "--mfa-stdin-file",
+    profile,
+    "mfa_stdin_file",
+  ).value;
+  if (mfaStdinFile !== undefined && mfaCommand === undefined) {
+    throw new BRSConfigurationError(
+      "Cannot use the MFA stdin file as no MFA command reads it: add --mfa-command, mfa_command (TOML) or mfa_process (~/.aws/config), e.g. 'oathtool --totp -b -'",
+      { param: "--mfa-stdin-file", code: "ConfigError" },
+    );
+  }
   if (mfaCommand !== undefined) {
     // Checks the command (allowlist, no shell syntax) on every path, also
     // when the cache is warm and the command will not run. The MFA module
     // is loaded only for a profile that has an MFA command.
     const { createMfaTokenSource } = await import("../mfa.ts");
     createMfaTokenSource(mfaCommand, { allowedCommands });
+    const { _warnSeedArgument } = await import("./_mfa_command.ts");
+    await _warnSeedArgument(mfaCommand);
   }
   return {
     profileName,
@@ -398,6 +414,7 @@ export async function _resolveRequest(flags: _SessionFlags): Promise<_Request> {
     externalId,
     mfaCommand,
     allowedCommands,
+    ...(mfaStdinFile === undefined ? {} : { mfaStdinFile }),
     region,
     endpointUrl,
     sourceProfile: sourceProfile ?? profile?.source_profile,
@@ -821,6 +838,7 @@ export class _CredentialSource {
       options.mfaTokenProvider = _mfaCommandProvider(
         r.mfaCommand,
         r.allowedCommands,
+        { debug: this.#debug, stdinFile: r.mfaStdinFile },
       );
     } else if (assumeRole.SerialNumber !== undefined) {
       options.mfaTokenProvider = (await import("./_tty_prompt.ts"))
@@ -851,6 +869,8 @@ export class _CredentialSource {
       durationSeconds: r.mfaSessionDuration ?? 43_200,
       mfaCommand: r.mfaCommand,
       allowedCommands: r.allowedCommands,
+      ...(r.mfaStdinFile === undefined ? {} : { stdinFile: r.mfaStdinFile }),
+      debug: this.#debug,
       clientConfig,
       cache: this.#cache,
       key: await FileCache.keyOf(_mfaSessionMaterial(r)),
