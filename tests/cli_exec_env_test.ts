@@ -103,3 +103,20 @@ for (const server of [false, true]) {
     },
   );
 }
+
+Deno.test("guide/cli.md lists every variable exec removes, with the SDKs that read it", async () => {
+  const { _CREDENTIAL_VARIABLES } = await import(
+    "../src/cli/_child_credential_variables.ts"
+  );
+  const guide = await Deno.readTextFile(
+    new URL("../guide/cli.md", import.meta.url),
+  );
+  const rows = new Map(
+    guide.split("\n").map((l) => l.match(/^\| `([A-Z0-9_]+)`\s*\| (.+?)\s*\|$/))
+      .filter((m): m is RegExpMatchArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+  for (const v of _CREDENTIAL_VARIABLES) {
+    assertEquals(rows.get(v.name), v.readBy, v.name);
+  }
+});

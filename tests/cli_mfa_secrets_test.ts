@@ -203,3 +203,15 @@ Deno.test("brs warns in one line, without the value, when the MFA command carrie
   assertEquals(alone.code, 2, alone.stderr);
   assertStringIncludes(alone.stderr, "no MFA command reads it");
 });
+
+Deno.test("brs escapes control characters of a flag value in its one-line error", async () => {
+  await using cli = await makeCliEnv();
+  const r = await runCli(
+    ["whoami", "--profile", "dev\u0007\u001b]0;owned\u0007x"],
+    cli.env,
+  );
+  assertEquals(r.code, 2, r.stderr);
+  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assertFalse(/[\u0000-\u0009\u000b-\u001f]/.test(r.stderr), r.stderr);
+  assertStringIncludes(r.stderr, "dev\\u0007\\u001b]0;owned");
+});

@@ -300,3 +300,29 @@ Deno.test("STSRefreshableSession warns once, without the value, when an MFA comm
     assertEquals(w.message.split("\n").length, 1);
   }
 });
+
+Deno.test("control characters of a command, an option key or a serial are escaped in messages", async () => {
+  _resetMfaRegistryForTesting();
+  const notAllowed = (() => {
+    try {
+      createMfaTokenSource(["oath\u0000tool\u001b[2J"]);
+    } catch (error) {
+      return error as BRSConfigurationError;
+    }
+    throw new Error("not refused");
+  })();
+  assertStringIncludes(notAllowed.message, "oath\\u0000tool\\u001b[2J");
+  assertFalse(/[\u0000-\u001f]/.test(notAllowed.message));
+  try {
+    createMfaTokenSource(["oathtool"], { ["time\u0007out"]: 1 });
+    throw new Error("not refused");
+  } catch (error) {
+    assertStringIncludes((error as Error).message, "time\\u0007out");
+  }
+  const source = createMfaTokenSource(() => "12345");
+  const error = await assertRejects(
+    () => source("arn:aws:iam::123456789012:mfa/a\u202eb\nc"),
+    BRSConfigurationError,
+  );
+  assertStringIncludes(error.message, "mfa/a\\u202eb\\u000ac");
+});

@@ -68,7 +68,7 @@ export const _CREDENTIAL_VARIABLES: readonly _CredentialVariable[] = Object
     { name: "AWS_CREDENTIAL_PROFILES_FILE", readBy: "Java v1" },
     {
       name: "AWS_CREDENTIAL_FILE",
-      readBy: "botocore (its legacy EC2 provider), the AWS C++ and EC2 tools",
+      readBy: "botocore (its legacy EC2 provider), the EC2 API tools",
     },
     {
       name: "BOTO_CONFIG",
