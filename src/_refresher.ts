@@ -23,7 +23,10 @@
  *   to callers for a fixed 1 s hold-off (no exponential wait); the first call
  *   after that tries again, so a loop of callers makes at most one attempt
  *   per second. The background timer (`deferRefresh: false`) never retries
- *   faster than the exponential backoff, whatever the error.
+ *   faster than the exponential backoff, whatever the error, and not at
+ *   all after a final error (a missing Deno permission, a refused
+ *   signature: see `_final_error.ts`) until a caller asks or a refresh
+ *   succeeds.
  *   `refresh({ force: true })` ignores any backoff.
  * - Every attempt is bounded by `attemptTimeout` (default 60 s): its signal
  *   is aborted and the attempt fails, so waiters never hang forever. That
