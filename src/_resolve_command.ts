@@ -355,7 +355,9 @@ function _parents(path: string): string[] {
  * program there or can swap it: the real file, and every directory above it
  * and above the file found (a link), belong to root or to the user, and none
  * is writable by group or others (a directory with the sticky bit, such as
- * `/tmp`, excepted: others cannot rename or remove what is not theirs).
+ * `/tmp`, excepted: others cannot rename or remove what is not theirs; and
+ * group write on the user's own file or directory whose group is the user's
+ * private group, gid = uid, as `umask 002` systems create them).
  */
 async function _checkTrustedPath(
   shown: string,
@@ -378,7 +380,11 @@ async function _checkTrustedPath(
     const mode = info.mode ?? 0;
     const owner = info.uid ?? 0;
     const ownerOk = owner === 0 || owner === uid;
-    const writable = (mode & 0o022) !== 0 &&
+    // Group write is harmless in a user private group (the user's own
+    // group, whose gid is by convention the user's uid: umask 002 systems).
+    const privateGroup = owner !== 0 && owner === uid && info.gid === owner;
+    const writable = ((mode & 0o002) !== 0 ||
+      ((mode & 0o020) !== 0 && !privateGroup)) &&
       !(info.isDirectory && (mode & 0o1000) !== 0) && !info.isSymlink;
     if (ownerOk && !writable) continue;
     const why = !ownerOk
