@@ -51,14 +51,18 @@ const _UNQUOTED_KEYS = new Set(["ExternalId", "Policy", "Tags"]);
 
 /** A wrong value's type and size, without the value. */
 function _shapeOf(value: unknown): string {
-  if (typeof value === "string") return `a string of ${value.length} characters`;
+  if (typeof value === "string") {
+    return `a string of ${value.length} characters`;
+  }
   if (Array.isArray(value)) return `an array of ${value.length} items`;
   return _describeValue(value);
 }
 
 function _fail(param: string, rule: string, value: unknown): never {
   const quoted = !_UNQUOTED_KEYS.has(param.slice(param.lastIndexOf(".") + 1));
-  const shown = quoted ? _controlEscape(_describeValue(value)) : _shapeOf(value);
+  const shown = quoted
+    ? _controlEscape(_describeValue(value))
+    : _shapeOf(value);
   throw new BRSValidationError(
     `${_PREFIX} '${param}' ${rule}: got ${shown}`,
     {
