@@ -106,7 +106,7 @@ export function _validateCommandOptions(options: unknown): _CommandOptions {
     const key = _controlEscape(rawKey);
     if (_FORBIDDEN_OPTION_KEYS.has(rawKey)) {
       throw new BRSValidationError(
-        `Cannot use 'mfaTokenProviderOptions.${key}' as MFA commands always run without a shell, with stdin closed and stdout/stderr captured: remove '${key}' (allowed: timeoutMs, cwd, env, clearEnv, allowedCommands, stdinFile)`,
+        `Cannot use 'mfaTokenProviderOptions.${key}' as MFA commands always run without a shell, with stdin closed (or fed from stdinFile) and stdout/stderr captured: remove '${key}' (allowed: timeoutMs, cwd, env, clearEnv, allowedCommands, stdinFile)`,
         { param: `mfaTokenProviderOptions.${key}` },
       );
     }
