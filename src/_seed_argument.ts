@@ -18,7 +18,7 @@ const _HEX = /^[0-9A-Fa-f]{20,}$/;
  * Tells whether an argument looks like a TOTP seed or key: a base32 string
  * of 16 or more characters that has a digit or is all upper case (so that
  * a long word is not taken for one), or 20 or more hex digits with a digit
- * and a letter.
+ * (oathtool's default key form).
  *
  * @param arg One argument.
  * @returns `true` when it looks like a seed.
@@ -29,7 +29,7 @@ export function _looksLikeSeed(arg: string): boolean {
     const letters = bare.replace(/=+$/, "");
     return /[2-7]/.test(letters) || letters === letters.toUpperCase();
   }
-  return _HEX.test(bare) && /[0-9]/.test(bare) && /[A-Fa-f]/.test(bare);
+  return _HEX.test(bare) && /[0-9]/.test(bare);
 }
 
 /**

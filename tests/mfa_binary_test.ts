@@ -324,3 +324,29 @@ Deno.test("control characters of a command, an option key or a serial are escape
   );
   assertStringIncludes(error.message, "mfa/a\\u202eb\\u000ac");
 });
+
+Deno.test("_looksLikeSeed() finds base32 and hex seeds, not the words, ARNs and paths of OTP commands", async () => {
+  const { _looksLikeSeed } = await import("../src/_seed_argument.ts");
+  for (
+    const seed of [
+      SEED,
+      "jbsw y3dp ehpk 3pxp",
+      "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ",
+      "3132333435363738393031323334353637383930",
+    ]
+  ) assertEquals(_looksLikeSeed(seed), true, seed);
+  for (
+    const arg of [
+      "--totp",
+      "-b",
+      "-",
+      "@/home/me/.config/brs/aws.seed",
+      "accounts",
+      "authentication",
+      "keepassxc-database",
+      "arn:aws:iam::123456789012:mfa/me",
+      "personal/aws-root",
+      "123456",
+    ]
+  ) assertEquals(_looksLikeSeed(arg), false, arg);
+});
