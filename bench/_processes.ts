@@ -42,11 +42,14 @@ export function mfaDevices(ps: readonly number[]): Record<string, string> {
   return Object.fromEntries(ps.map((p) => [mfaSerial(p), MFA_SECRET]));
 }
 
-/** A counting MFA command: appends a line to a file, prints the TOTP code. */
+/**
+ * A counting MFA command: appends a line to a file, prints the TOTP code of
+ * the seed it reads on stdin (brs feeds it from mfa_stdin_file).
+ */
 const MFA_SCRIPT = `#!/usr/bin/python3
 # Benchmark MFA command: counts its runs, prints the RFC 6238 code.
 import base64, hashlib, hmac, struct, sys, time
-secret, count_file = sys.argv[1], sys.argv[2]
+secret, count_file = sys.stdin.read().strip(), sys.argv[1]
 with open(count_file, "a") as f:
     f.write("run\\n")
 key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
@@ -116,13 +119,16 @@ export async function prepareCliWorkspace(
   const script = `${dir}/mfa_count.py`;
   await Deno.writeTextFile(script, MFA_SCRIPT, { mode: 0o755 });
   await Deno.chmod(script, 0o755);
+  const seedFile = `${dir}/mfa.seed`;
+  await Deno.writeTextFile(seedFile, MFA_SECRET, { mode: 0o600 });
   const toml = ps.map((p) =>
     [
       `[bench-p${p}]`,
       `role_arn = "${MFA_ROLE_ARN}"`,
       `role_session_name = "bench-cli"`,
       `serial_number = "${mfaSerial(p)}"`,
-      `mfa_command = ["${script}", "${MFA_SECRET}", "${dir}/mfa-runs-p${p}"]`,
+      `mfa_command = ["${script}", "${dir}/mfa-runs-p${p}"]`,
+      `mfa_stdin_file = "${seedFile}"`,
       `allowed_commands = ["${script}"]`,
       `region = "us-east-1"`,
       `endpoint_url = "${sts.url}"`,

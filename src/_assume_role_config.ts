@@ -6,6 +6,7 @@
  * @module
  */
 
+import { _controlEscape } from "./_redact.ts";
 import { _describeValue } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 import type { AssumeRoleConfig } from "./types.ts";
@@ -41,15 +42,35 @@ function _isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
+/**
+ * Keys whose wrong value is not quoted in a message: a secret pasted into
+ * the wrong key would otherwise reach logs (an external id, a policy and tag
+ * values may be sensitive too).
+ */
+const _UNQUOTED_KEYS = new Set(["ExternalId", "Policy", "Tags"]);
+
+/** A wrong value's type and size, without the value. */
+function _shapeOf(value: unknown): string {
+  if (typeof value === "string") {
+    return `a string of ${value.length} characters`;
+  }
+  if (Array.isArray(value)) return `an array of ${value.length} items`;
+  return _describeValue(value);
+}
+
 function _fail(param: string, rule: string, value: unknown): never {
+  const quoted = !_UNQUOTED_KEYS.has(param.slice(param.lastIndexOf(".") + 1));
+  const shown = quoted
+    ? _controlEscape(_describeValue(value))
+    : _shapeOf(value);
   throw new BRSValidationError(
-    `${_PREFIX} '${param}' ${rule}: got ${_describeValue(value)}`,
+    `${_PREFIX} '${param}' ${rule}: got ${shown}`,
     {
       param,
       details: {
-        value: typeof value === "string"
-          ? value.slice(0, 200)
-          : _describeValue(value),
+        value: quoted && typeof value === "string"
+          ? _controlEscape(value.slice(0, 200))
+          : shown,
       },
     },
   );

@@ -9,33 +9,17 @@
  * @module
  */
 
+import { _controlEscape } from "./_redact.ts";
+import {
+  _checkAllowedName,
+  _resolveCommand,
+  type _ResolvedCommand,
+} from "./_resolve_command.ts";
+import { _readSecretFile } from "./_secret_file.ts";
 import { _typeName } from "./_validate.ts";
 import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
 
-/**
- * The OTP tools allowed without configuration.
- *
- * - `ykman`: YubiKey Manager (`ykman oath accounts code --single ACCOUNT`)
- * - `oathtool`: OATH Toolkit (`oathtool --totp -b SECRET`)
- * - `op`: 1Password CLI (`op item get ITEM --otp`)
- * - `bw`: Bitwarden CLI (`bw get totp ITEM`)
- * - `gopass`: gopass (`gopass otp -o PATH`)
- * - `pass`: pass with pass-otp (`pass otp PATH`)
- * - `keepassxc-cli`: KeePassXC (`keepassxc-cli show -t DB ENTRY`)
- *
- * `2fa` and `totp-cli` are left out on purpose: they are generic names that
- * different, unrelated packages install, so a name alone says little about
- * what runs. Add them with `allowedCommands` if you use them.
- */
-export const _BUILTIN_ALLOWED_COMMANDS: readonly string[] = Object.freeze([
-  "ykman",
-  "oathtool",
-  "op",
-  "bw",
-  "gopass",
-  "pass",
-  "keepassxc-cli",
-]);
+export { _BUILTIN_ALLOWED_COMMANDS } from "./_resolve_command.ts";
 
 /** Default timeout of an MFA command, in milliseconds. */
 export const _DEFAULT_TIMEOUT_MS = 30_000;
@@ -58,6 +42,10 @@ export interface _CommandOptions {
   clearEnv: boolean;
   /** Commands allowed in addition to the built-in list. */
   allowedCommands: readonly string[];
+  /** A file (checked like a secret) whose content the command reads on stdin. */
+  stdinFile?: string | undefined;
+  /** Told which file runs, once it is found and checked (the CLI's `--debug`). */
+  onResolved?: (resolved: _ResolvedCommand & { run: string }) => void;
 }
 
 const _FORBIDDEN_OPTION_KEYS = new Set([
@@ -78,6 +66,7 @@ const _KNOWN_OPTION_KEYS = new Set([
   "env",
   "clearEnv",
   "allowedCommands",
+  "stdinFile",
 ]);
 
 function _isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -113,21 +102,22 @@ export function _validateCommandOptions(options: unknown): _CommandOptions {
       { param: "mfaTokenProviderOptions" },
     );
   }
-  for (const key of Object.keys(options)) {
-    if (_FORBIDDEN_OPTION_KEYS.has(key)) {
+  for (const rawKey of Object.keys(options)) {
+    const key = _controlEscape(rawKey);
+    if (_FORBIDDEN_OPTION_KEYS.has(rawKey)) {
       throw new BRSValidationError(
-        `Cannot use 'mfaTokenProviderOptions.${key}' as MFA commands always run without a shell, with stdin closed and stdout/stderr captured: remove '${key}' (allowed: timeoutMs, cwd, env, clearEnv, allowedCommands)`,
+        `Cannot use 'mfaTokenProviderOptions.${key}' as MFA commands always run without a shell, with stdin closed (or fed from stdinFile) and stdout/stderr captured: remove '${key}' (allowed: timeoutMs, cwd, env, clearEnv, allowedCommands, stdinFile)`,
         { param: `mfaTokenProviderOptions.${key}` },
       );
     }
-    if (!_KNOWN_OPTION_KEYS.has(key)) {
+    if (!_KNOWN_OPTION_KEYS.has(rawKey)) {
       throw new BRSValidationError(
-        `Cannot use 'mfaTokenProviderOptions.${key}' as it is not a known option: use timeoutMs, cwd, env, clearEnv or allowedCommands`,
+        `Cannot use 'mfaTokenProviderOptions.${key}' as it is not a known option: use timeoutMs, cwd, env, clearEnv, allowedCommands or stdinFile`,
         { param: `mfaTokenProviderOptions.${key}` },
       );
     }
   }
-  const { timeoutMs, cwd, env, clearEnv, allowedCommands } = options;
+  const { timeoutMs, cwd, env, clearEnv, allowedCommands, stdinFile } = options;
   if (
     timeoutMs !== undefined &&
     !(typeof timeoutMs === "number" && Number.isInteger(timeoutMs) &&
@@ -157,7 +147,8 @@ export function _validateCommandOptions(options: unknown): _CommandOptions {
         { param: "mfaTokenProviderOptions.env" },
       );
     }
-    for (const [name, value] of Object.entries(env)) {
+    for (const [rawName, value] of Object.entries(env)) {
+      const name = _controlEscape(rawName);
       // Never echo the value: environment variables often hold secrets.
       if (typeof value !== "string") {
         throw new BRSValidationError(
@@ -167,13 +158,31 @@ export function _validateCommandOptions(options: unknown): _CommandOptions {
           { param: `mfaTokenProviderOptions.env.${name}` },
         );
       }
-      if (name === "" || name.includes("=") || name.includes("\0")) {
+      if (
+        rawName === "" || rawName.includes("=") || rawName.includes("\0")
+      ) {
         throw new BRSValidationError(
           `Cannot use 'mfaTokenProviderOptions.env' as the variable name '${name}' is not valid: names must be non-empty and contain no '=' or NUL`,
           { param: "mfaTokenProviderOptions.env" },
         );
       }
     }
+  }
+  if (
+    stdinFile !== undefined &&
+    (typeof stdinFile !== "string" || stdinFile === "" ||
+      stdinFile.includes("\0"))
+  ) {
+    throw new BRSValidationError(
+      `Cannot use 'mfaTokenProviderOptions.stdinFile' as it must be the path of a file: got ${
+        stdinFile === ""
+          ? "an empty string"
+          : typeof stdinFile === "string"
+          ? "a string with a NUL character"
+          : _typeName(stdinFile)
+      }`,
+      { param: "mfaTokenProviderOptions.stdinFile" },
+    );
   }
   if (clearEnv !== undefined && typeof clearEnv !== "boolean") {
     throw new BRSValidationError(
@@ -206,36 +215,17 @@ export function _validateCommandOptions(options: unknown): _CommandOptions {
     allowedCommands: Object.freeze([
       ...(allowedCommands as string[] | undefined ?? []),
     ]),
+    ...(stdinFile === undefined ? {} : { stdinFile: stdinFile as string }),
   };
 }
 
 const _IS_WINDOWS = Deno.build.os === "windows";
 
-function _hasSeparator(path: string): boolean {
-  return path.includes("/") || (_IS_WINDOWS && path.includes("\\"));
-}
-
-function _isAbsolute(path: string): boolean {
-  return path.startsWith("/") ||
-    (_IS_WINDOWS && (/^[A-Za-z]:[\\/]/.test(path) || path.startsWith("\\\\")));
-}
-
-function _basename(path: string): string {
-  const parts = path.split(_IS_WINDOWS ? /[\\/]/ : "/");
-  let base = parts[parts.length - 1] ?? "";
-  if (_IS_WINDOWS) base = base.replace(/\.(exe|cmd|bat|com)$/i, "");
-  return base;
-}
-
 /**
- * Checks a program against the allowlist: the built-in OTP tools plus
- * `allowedCommands`. Allowed are a bare name in either list, an absolute path
- * whose basename is in either list (as a bare name), and any path listed
- * exactly in `allowedCommands`. A relative path with a separator (`./x`) is
- * allowed only when listed exactly. Shells and interpreters (`sh`, `bash`,
- * `env`, `python`, `node`, `deno`, `sudo`, ...) are not in the built-in list,
- * so they are refused unless the user lists them: that is their explicit
- * choice to run arbitrary code.
+ * Checks a program against the allowlist as given, before anything is looked
+ * up (see `src/_resolve_command.ts` for the rules): what could never be
+ * allowed is refused at once. {@linkcode _runTokenCommand} checks the real
+ * file again before it runs.
  *
  * @param command The program (first element of the command).
  * @param allowedCommands Extra allowed names or paths.
@@ -245,53 +235,45 @@ export function _checkAllowedCommand(
   command: string,
   allowedCommands: readonly string[],
 ): void {
-  if (command === "") {
-    throw new BRSValidationError(
-      'Cannot use \'mfaTokenProvider\' as the program name is empty: give a command such as ["ykman", "oath", "code", "--single", "ACCOUNT"]',
-      { param: "mfaTokenProvider" },
-    );
-  }
-  if (allowedCommands.includes(command)) return;
-  const bareAllowed = (name: string): boolean =>
-    _BUILTIN_ALLOWED_COMMANDS.includes(name) ||
-    allowedCommands.some((c) => !_hasSeparator(c) && _basename(c) === name);
-  if (!_hasSeparator(command)) {
-    if (bareAllowed(_IS_WINDOWS ? _basename(command) : command)) return;
-  } else if (_isAbsolute(command)) {
-    if (bareAllowed(_basename(command))) return;
-  }
-  const why = _hasSeparator(command) && !_isAbsolute(command)
-    ? "relative paths are allowed only when listed exactly"
-    : "it is not in the allowlist of MFA tools";
-  throw new BRSConfigurationError(
-    `Cannot run MFA command '${command}' as ${why} (built in: ${
-      _BUILTIN_ALLOWED_COMMANDS.join(", ")
-    }): add '${command}' to mfaTokenProviderOptions.allowedCommands (CLI: allowed_commands in the profile) if you trust it`,
-    { param: "mfaTokenProvider", details: { command } },
-  );
+  _checkAllowedName(command, allowedCommands);
 }
 
 /**
- * Checks that the `run` permission for `command` is granted. Only queries:
- * never prompts, never hangs.
+ * Picks the path to run and checks that the `run` permission covers it.
+ * Only queries: never prompts, never hangs. The real file (after links) runs
+ * when the permission covers it; otherwise the file found, when the
+ * permission covers that (`--allow-run=NAME` grants the file Deno itself
+ * found on `PATH` at start, without following links).
  *
- * @param command The program.
+ * @param resolved The program, found and checked.
+ * @returns The absolute path to run.
  * @throws {BRSConfigurationError} If the permission is not granted.
  */
-export async function _checkRunPermission(command: string): Promise<void> {
-  const status = await Deno.permissions.query({ name: "run", command });
-  if (status.state !== "granted") {
-    throw new BRSConfigurationError(
-      `Cannot run MFA command '${command}' as Deno's run permission for it is ${
-        status.state === "denied" ? "denied" : "not granted"
-      }: add --allow-run=${command} to the deno command`,
-      {
-        code: "PermissionDenied",
-        param: "mfaTokenProvider",
-        details: { command, permission: `--allow-run=${command}` },
-      },
-    );
+export async function _checkRunPermission(
+  resolved: _ResolvedCommand,
+): Promise<string> {
+  let denied = false;
+  for (const path of new Set([resolved.real, resolved.path])) {
+    const status = await Deno.permissions.query({
+      name: "run",
+      command: path,
+    });
+    if (status.state === "granted") return path;
+    if (status.state === "denied") denied = true;
   }
+  const command = _controlEscape(resolved.given);
+  const real = _controlEscape(resolved.real);
+  const shown = command === real ? `'${command}'` : `'${command}' (${real})`;
+  throw new BRSConfigurationError(
+    `Cannot run MFA command ${shown} as Deno's run permission for it is ${
+      denied ? "denied" : "not granted"
+    }: add --allow-run=${real} to the deno command`,
+    {
+      code: "PermissionDenied",
+      param: "mfaTokenProvider",
+      details: { command, real, permission: `--allow-run=${real}` },
+    },
+  );
 }
 
 /** Standalone 6-digit groups (not part of a longer run of letters or digits). */
@@ -388,19 +370,37 @@ export async function _runTokenCommand(
     });
   }
   signal?.throwIfAborted();
-  await _checkRunPermission(command);
+  // The program runs by the absolute path of the file checked, never by a
+  // name looked up again: a later change of PATH cannot swap it.
+  const resolved = await _resolveCommand(command, options.allowedCommands);
+  const runPath = await _checkRunPermission(resolved);
+  options.onResolved?.({ ...resolved, run: runPath });
+  const input = options.stdinFile === undefined
+    ? undefined
+    : await _readSecretFile(
+      options.stdinFile,
+      "mfaTokenProviderOptions.stdinFile",
+    );
   signal?.throwIfAborted();
-  const baseDetails = { command, timeoutMs: options.timeoutMs };
+  const shown = _controlEscape(command);
+  const label = shown === runPath
+    ? `'${shown}'`
+    : `'${shown}' (${_controlEscape(runPath)})`;
+  const baseDetails = {
+    command: shown,
+    path: _controlEscape(runPath),
+    timeoutMs: options.timeoutMs,
+  };
 
   // In a process group of its own, the command and every child it forks can
   // be killed together (Deno.kill(-pgid) needs --allow-run without a list).
   const groupKill = _canKillGroups();
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(command, {
+    child = new Deno.Command(runPath, {
       args,
       detached: groupKill,
-      stdin: "null",
+      stdin: input === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
@@ -410,7 +410,7 @@ export async function _runTokenCommand(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new BRSConfigurationError(
-        `Cannot run MFA command '${command}' as it was not found${
+        `Cannot run MFA command ${label} as it was not found${
           options.cwd === undefined ? "" : " (or the cwd does not exist)"
         }: install it, check PATH, or give its absolute path`,
         {
@@ -425,19 +425,20 @@ export async function _runTokenCommand(
       error instanceof Deno.errors.PermissionDenied ||
       error instanceof Deno.errors.NotCapable
     ) {
+      const flag = `--allow-run=${_controlEscape(runPath)}`;
       throw new BRSConfigurationError(
-        `Cannot run MFA command '${command}' as permission was denied: make it executable and add --allow-run=${command} to the deno command`,
+        `Cannot run MFA command ${label} as permission was denied: make it executable and add ${flag} to the deno command`,
         {
           code: "PermissionDenied",
           param: "mfaTokenProvider",
-          details: { ...baseDetails, permission: `--allow-run=${command}` },
+          details: { ...baseDetails, permission: flag },
           cause: error,
         },
       );
     }
     throw new BRSConfigurationError(
-      `Cannot run MFA command '${command}': ${
-        error instanceof Error ? error.message : String(error)
+      `Cannot run MFA command ${label}: ${
+        _controlEscape(error instanceof Error ? error.message : String(error))
       }`,
       {
         code: "CommandFailed",
@@ -446,6 +447,13 @@ export async function _runTokenCommand(
         cause: error,
       },
     );
+  }
+  if (input !== undefined) {
+    // Written while the command runs; a command that exits without reading
+    // it closes the pipe, which is not an error of ours.
+    const writer = child.stdin.getWriter();
+    writer.write(input).then(() => writer.close()).catch(() => {})
+      .finally(() => input.fill(0));
   }
 
   let exited = false;
@@ -528,13 +536,13 @@ export async function _runTokenCommand(
   }
   if (stopReason === "timeout") {
     throw new BRSConfigurationError(
-      `Cannot get an MFA code as command '${command}' did not finish within ${options.timeoutMs} ms and was killed: check that it does not wait for input (stdin is closed) or raise mfaTokenProviderOptions.timeoutMs${stderrNote}`,
+      `Cannot get an MFA code as command ${label} did not finish within ${options.timeoutMs} ms and was killed: check that it does not wait for input (stdin is closed) or raise mfaTokenProviderOptions.timeoutMs${stderrNote}`,
       { code: "CommandTimeout", param: "mfaTokenProvider", details },
     );
   }
   if (stopReason === "too-large") {
     throw new BRSConfigurationError(
-      `Cannot get an MFA code as command '${command}' printed output too large (more than ${_STDOUT_LIMIT} bytes on stdout) and was killed: make it print only the code`,
+      `Cannot get an MFA code as command ${label} printed output too large (more than ${_STDOUT_LIMIT} bytes on stdout) and was killed: make it print only the code`,
       { code: "CommandOutputTooLarge", param: "mfaTokenProvider", details },
     );
   }
@@ -543,7 +551,7 @@ export async function _runTokenCommand(
       ? `was killed by ${status.signal}`
       : `exited with code ${status.code}`;
     throw new BRSConfigurationError(
-      `Cannot get an MFA code as command '${command}' ${how}${stderrNote}`,
+      `Cannot get an MFA code as command ${label} ${how}${stderrNote}`,
       { code: "CommandFailed", param: "mfaTokenProvider", details },
     );
   }
@@ -552,7 +560,7 @@ export async function _runTokenCommand(
   const token = matches?.[matches.length - 1];
   if (token === undefined) {
     throw new BRSConfigurationError(
-      `Cannot get an MFA code as command '${command}' printed no standalone 6-digit code on stdout (${stdout.total} bytes): check its arguments${stderrNote}`,
+      `Cannot get an MFA code as command ${label} printed no standalone 6-digit code on stdout (${stdout.total} bytes): check its arguments${stderrNote}`,
       {
         code: "NoTokenInOutput",
         param: "mfaTokenProvider",

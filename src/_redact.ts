@@ -144,3 +144,29 @@ export function _isMalformedReply(error: unknown): boolean {
     (message.includes("XML parse error") ||
       message.includes("Deserialization error"));
 }
+
+/**
+ * Control characters, and the characters that reorder or break lines when
+ * printed (C0, DEL, C1, the line and paragraph separators, bidirectional
+ * overrides and isolates).
+ */
+const _CONTROL_RE = new RegExp(
+  "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
+  "g",
+);
+
+/**
+ * Escapes every control character of `text` as `\uXXXX` (a NUL becomes
+ * `\u0000`), so that a key, a name or a path read from a file or the
+ * environment cannot break, hide or rewrite a message or a terminal line.
+ * Printable text, quotes and backslashes are kept as they are.
+ *
+ * @param text What goes into a message.
+ * @returns The text with its control characters escaped.
+ */
+export function _controlEscape(text: string): string {
+  return text.replace(
+    _CONTROL_RE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}

@@ -23,7 +23,10 @@
  *   to callers for a fixed 1 s hold-off (no exponential wait); the first call
  *   after that tries again, so a loop of callers makes at most one attempt
  *   per second. The background timer (`deferRefresh: false`) never retries
- *   faster than the exponential backoff, whatever the error.
+ *   faster than the exponential backoff, whatever the error, and not at
+ *   all after a final error (a missing Deno permission, a refused
+ *   signature: see `_final_error.ts`) until a caller asks or a refresh
+ *   succeeds.
  *   `refresh({ force: true })` ignores any backoff.
  * - Every attempt is bounded by `attemptTimeout` (default 60 s): its signal
  *   is aborted and the attempt fails, so waiters never hang forever. That
@@ -80,7 +83,12 @@ import {
 } from "./errors.ts";
 import type { Clock, RefreshReason } from "./types.ts";
 import { _describeValue } from "./_validate.ts";
-import { _sanitizeError } from "./_redact.ts";
+import { _controlEscape, _sanitizeError } from "./_redact.ts";
+import {
+  _isBadSignature,
+  _isFinalError,
+  _missingPermission,
+} from "./_final_error.ts";
 import { clearImmediate, setImmediate } from "node:timers";
 
 /** Credentials as the engine keeps them (the AWS SDK's identity shape). */
@@ -246,6 +254,7 @@ function _safeString(value: unknown): string {
  * help (AccessDenied, rejected MFA, bad request, bad settings).
  */
 export function _isNonRecoverable(error: unknown): boolean {
+  if (_isFinalError(error)) return true;
   if (
     error instanceof BRSValidationError ||
     error instanceof BRSConfigurationError
@@ -328,6 +337,8 @@ export class _Refresher {
   /** The background timer's next attempt: exponential backoff, also after non-recoverable errors. */
   #backgroundRetryAt = -Infinity;
   #failures = 0;
+  /** The last failure cannot heal by waiting: no background retries. */
+  #final = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #warnedLifetime: number | undefined;
@@ -856,6 +867,7 @@ export class _Refresher {
     this.#jumped = false;
     this.#failure = undefined;
     this.#failures = 0;
+    this.#final = false;
     this.#retryAt = -Infinity;
     this.#backgroundRetryAt = -Infinity;
     this.#emit({ type: "refresh", credentials: snapshot, reason });
@@ -916,7 +928,8 @@ export class _Refresher {
     // headers): errors and events carry a secret-free copy.
     const cause = _sanitizeError(thrown);
     const now = this.#read();
-    const nonRecoverable = this.#isNonRecoverable(cause);
+    this.#final = _isFinalError(cause);
+    const nonRecoverable = this.#final || this.#isNonRecoverable(cause);
     let delay: number;
     if (this.#usable(now) && now < this.#mandatoryAt) {
       delay = Math.min(
@@ -948,6 +961,37 @@ export class _Refresher {
       (cause instanceof BRSError && cause.code === "SessionClosed")
     ) {
       error = cause;
+    } else if (
+      !(cause instanceof BRSRefreshError) &&
+      _missingPermission(cause) !== undefined
+    ) {
+      const permission = _missingPermission(cause)!;
+      error = new BRSRefreshError(
+        `Cannot refresh credentials as Deno's ${permission.kind} permission does not cover ${
+          permission.target === "" ? "it" : `'${permission.target}'`
+        }: add ${permission.flag} to the deno command (a missing permission is not retried)`,
+        {
+          code: "PermissionDenied",
+          param: `--allow-${permission.kind}`,
+          cause,
+          details: { recoverable: false, permission: permission.flag },
+          retryAt,
+        },
+      );
+    } else if (!(cause instanceof BRSError) && _isBadSignature(cause)) {
+      const code = _errorCode(cause) ?? "SignatureDoesNotMatch";
+      const text = cause instanceof Error ? cause.message : _safeString(cause);
+      const what = /InvalidClientTokenId|UnrecognizedClient/.test(code)
+        ? "STS does not know the base credentials' access key id, or their session token is invalid"
+        : /Incomplete|MissingAuthentication/.test(code)
+        ? "the request's signature is incomplete"
+        : "the base credentials' secret key is wrong or does not belong to their access key id";
+      error = new BRSRefreshError(
+        `Cannot refresh credentials as STS refused the request with ${code} (${
+          _controlEscape(text.slice(0, 200))
+        }): ${what}; fix the base credentials (stsClientConfig.credentials, the profile's keys, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); it is not retried`,
+        { code, cause, details: { recoverable: false }, retryAt },
+      );
     } else if (cause instanceof BRSRefreshError) {
       error = new BRSRefreshError(cause.message, {
         code: cause.code,
@@ -1011,6 +1055,12 @@ export class _Refresher {
 
   #schedule(): void {
     if (!this.#background || this.#closed || this.#attempt !== undefined) {
+      return;
+    }
+    // A missing permission or a bad signature cannot heal by waiting: the
+    // timer stops until a caller asks again (or a refresh succeeds).
+    if (this.#final) {
+      this.#clearTimer();
       return;
     }
     this.#clearTimer();

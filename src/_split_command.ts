@@ -55,7 +55,7 @@ const _HINT =
  * backslash escapes `\"`, `\\`, `\$` and `` \` ``; outside quotes a backslash
  * makes the next character literal.
  *
- * @param command The command string, e.g. `oathtool --totp -b "MY SECRET"`.
+ * @param command The command string, e.g. `ykman oath accounts code --single "My Account"`.
  * @returns The program and its arguments (at least one element).
  * @throws {BRSValidationError} If the string is empty, has an unbalanced quote
  * or a trailing backslash, or contains a shell operator (`|`, `||`, `;`, `&`,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { _controlEscape } from "./_redact.ts";
 import { _typeName } from "./_validate.ts";
 import {
   _checkAllowedCommand,
@@ -49,7 +50,10 @@ export type MfaTokenFunction = (
  * split into arguments without a shell (`'...'`, `"..."` and backslash
  * escapes are honoured; shell operators such as `|`, `;`, `&&`, `>`, `$(` are
  * refused). A command's stdout must contain the code as a standalone 6-digit
- * group; the last one wins.
+ * group; the last one wins. Never put a TOTP seed in a command: a process's
+ * arguments are visible to every user of the machine (give it on stdin with
+ * {@linkcode MfaTokenProviderOptions.stdinFile}); a session warns
+ * (`MfaSeedInArguments`) when an argument looks like one.
  *
  * @example Usage
  * ```ts
@@ -64,7 +68,8 @@ export type MfaTokenFunction = (
  *   "--single",
  *   "aws",
  * ];
- * const totp: MfaTokenProvider = "oathtool --totp -b JBSWY3DPEHPK3PXP";
+ * // The seed on stdin (mfaTokenProviderOptions.stdinFile), never in argv:
+ * const totp: MfaTokenProvider = "oathtool --totp -b -";
  * const fn: MfaTokenProvider = () => "123456";
  * assert(
  *   Array.isArray(yubikey) && typeof totp === "string" &&
@@ -88,6 +93,7 @@ export type MfaTokenProvider = MfaTokenFunction | string[] | string;
  * const options: MfaTokenProviderOptions = {
  *   timeoutMs: 10_000,
  *   allowedCommands: ["/opt/bin/my-otp"],
+ *   stdinFile: "/home/me/.config/brs/aws.seed",
  * };
  * assertEquals(options.timeoutMs, 10_000);
  * ```
@@ -120,13 +126,29 @@ export interface MfaTokenProviderOptions {
   /**
    * Commands allowed in addition to the built-in OTP tools (`ykman`,
    * `oathtool`, `op`, `bw`, `gopass`, `pass`, `keepassxc-cli`): bare names
-   * (matched against the program name or the basename of an absolute path)
-   * or exact paths. Listing a shell or interpreter such as `sh` is allowed,
-   * and is your explicit choice to run whatever it is given.
+   * or exact paths. The check is on the real file: a bare name is looked up
+   * in the absolute directories of `PATH`, links are followed, and the real
+   * file's name must be listed (or the path given, or the real file's own
+   * path, listed exactly). Shells and interpreters (`sh`, `bash`, `env`,
+   * `python3`, `node`, `deno`, ...) are refused by their real file, also
+   * when listed by name: list and give the interpreter's real absolute path
+   * to run one. A file that another user could have put there (it, or a
+   * directory above it, owned by someone other than you or root, or writable
+   * by group or others) is refused.
    *
    * @default {[]}
    */
   allowedCommands?: string[];
+  /**
+   * A file whose content is written to the command's stdin, e.g. a TOTP
+   * seed for `["oathtool", "--totp", "-b", "-"]`, so that the seed is on no
+   * command line. Checked like a secret before each run: a regular file
+   * (never a FIFO or a device), with no group or other permission bits,
+   * of the user running the session when that is known, at most 4096 bytes.
+   *
+   * @default {undefined} stdin is closed
+   */
+  stdinFile?: string;
 }
 
 /**
@@ -154,8 +176,9 @@ export type MfaTokenSource = (
 ) => Promise<string>;
 
 function _checkCode(value: unknown, serial: string): string {
-  const prefix =
-    `Cannot get an MFA code for '${serial}' as mfaTokenProvider returned`;
+  const prefix = `Cannot get an MFA code for '${
+    _controlEscape(serial)
+  }' as mfaTokenProvider returned`;
   if (typeof value !== "string") {
     throw new BRSConfigurationError(
       `${prefix} ${
@@ -219,8 +242,10 @@ async function _callFunction(
     // The user's message may mention a code: redact 6-digit groups, keep it short.
     const safe = message.replace(/\d{6}/g, "[REDACTED]").slice(0, 200);
     throw new BRSConfigurationError(
-      `Cannot get an MFA code for '${serial}' as mfaTokenProvider threw ${name}${
-        safe === "" ? "" : `: ${safe}`
+      `Cannot get an MFA code for '${
+        _controlEscape(serial)
+      }' as mfaTokenProvider threw ${_controlEscape(name)}${
+        safe === "" ? "" : `: ${_controlEscape(safe)}`
       }`,
       {
         code: "MfaProviderFailed",
@@ -235,11 +260,13 @@ async function _callFunction(
 
 /**
  * Creates an {@linkcode MfaTokenSource} from an `mfaTokenProvider` and its
- * options. Everything that can be checked without running anything is
+ * options. Everything that can be checked without the file system is
  * checked now, synchronously: the provider's form, a command string's syntax
- * (no shell operators, balanced quotes), the command against the allowlist,
- * and the options. Deno's `run` permission is queried (never requested) when
- * the command first runs.
+ * (no shell operators, balanced quotes), the command's name against the
+ * allowlist, and the options. Before each run the program is found
+ * (absolute `PATH` directories only), followed through links and checked
+ * again by its real file, and that absolute path runs; Deno's `run`
+ * permission for it is queried (never requested).
  *
  * The source is backed by a process-wide registry per serial number: one
  * provider call in flight at a time, and never a code already handed out for
@@ -249,10 +276,11 @@ async function _callFunction(
  *
  * A command runs without a shell, with stdin closed, stdout capped at 4 KiB,
  * killed at `timeoutMs`; the code is the last standalone 6-digit group of its
- * stdout. Failures (not found, no permission, non-zero exit, timeout, no
- * code, output too large) are `BRSConfigurationError`s with `details`
- * (`command`, `exitCode`, `signal`, `stderrHead`, `timeoutMs`) and never the
- * code or stdout.
+ * stdout. Failures (not allowed, not trusted, not found, no permission,
+ * non-zero exit, timeout, no code, output too large, an unsafe `stdinFile`)
+ * are `BRSConfigurationError`s with `details` (`command`, `path`, `exitCode`,
+ * `signal`, `stderrHead`, `timeoutMs`) and never the code, stdout or the
+ * stdin file's content.
  *
  * @param provider A function, a command as `string[]`, or a command string.
  * @param options For a command: {@linkcode MfaTokenProviderOptions}; for a function: passed to it as is.

@@ -17,6 +17,7 @@ import {
   _validateAssumeRoleConfig,
 } from "./_assume_role_config.ts";
 import { _redactSecrets } from "./_redact.ts";
+import { _seedArgumentWarning } from "./_seed_argument.ts";
 import type { _FetchResult } from "./_refresher.ts";
 import { BRSRefreshError } from "./errors.ts";
 import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
@@ -346,6 +347,16 @@ export class STSRefreshableSession extends RefreshableSession {
           "Both 'mfaTokenProvider' and 'assumeRole.TokenCode' are set: the provider wins and the static TokenCode is ignored; remove one of them",
         )
       );
+    }
+    const seedWarning = typeof o.mfaTokenProvider === "function" ||
+        mfaSource === undefined
+      ? undefined
+      : _seedArgumentWarning(
+        o.mfaTokenProvider as string | string[],
+        'e.g. ["oathtool", "--totp", "-b", "-"] with mfaTokenProviderOptions.stdinFile',
+      );
+    if (seedWarning !== undefined) {
+      queueMicrotask(() => this._warn("MfaSeedInArguments", seedWarning));
     }
   }
 

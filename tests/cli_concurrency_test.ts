@@ -26,6 +26,8 @@ Deno.test({
     });
     await using cli = await makeCliEnv(sts.baseCredentials);
     const counter = `${cli.dir}/mfa_runs`;
+    const seedFile = `${cli.dir}/mfa.seed`;
+    await Deno.writeTextFile(seedFile, MFA_SECRET, { mode: 0o600 });
     await Deno.writeTextFile(
       `${cli.dir}/config.toml`,
       [
@@ -33,7 +35,8 @@ Deno.test({
         `role_arn = "${ROLE_ARN}"`,
         `endpoint_url = "${sts.url}"`,
         `serial_number = "${MFA_SERIAL}"`,
-        `mfa_command = ["${MFA_SCRIPT}", "${counter}", "${MFA_SECRET}"]`,
+        `mfa_command = ["${MFA_SCRIPT}", "${counter}"]`,
+        `mfa_stdin_file = "${seedFile}"`,
         `allowed_commands = ["${MFA_SCRIPT}"]`,
         "",
       ].join("\n"),

@@ -307,9 +307,11 @@ Deno.test("credential_source = Environment and mfa_process of ~/.aws/config are 
     mfaRequiredRoles: ["*"],
   });
   await using cli = await makeCliEnv(sts.baseCredentials);
+  const seedFile = `${cli.dir}/mfa.seed`;
+  await Deno.writeTextFile(seedFile, MFA_SECRET, { mode: 0o600 });
   await Deno.writeTextFile(
     cli.env.AWS_CONFIG_FILE!,
-    `[profile env]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b ${MFA_SECRET}\n\n[profile bad]\nrole_arn = ${ROLE_ARN}\ncredential_source = Somewhere\n`,
+    `[profile env]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b -\nmfa_stdin_file = ${seedFile}\n\n[profile bad]\nrole_arn = ${ROLE_ARN}\ncredential_source = Somewhere\n`,
   );
   if (await _has("oathtool", ["--version"])) {
     const r = await runCli(
@@ -326,7 +328,7 @@ Deno.test("credential_source = Environment and mfa_process of ~/.aws/config are 
     "credential_source",
     "Environment, Ec2InstanceMetadata, EcsContainer",
     "Somewhere",
-    "line 10",
+    "line 11",
   );
 });
 

@@ -56,11 +56,14 @@ async function _twoRoleProfiles(
   stsUrl: string,
 ): Promise<{ env: Record<string, string>; counter: string }> {
   const counter = `${dir}/mfa_runs`;
+  const seedFile = `${dir}/mfa.seed`;
+  await Deno.writeTextFile(seedFile, MFA_SECRET, { mode: 0o600 });
   const shared = [
     `endpoint_url = "${stsUrl}"`,
     `serial_number = "${MFA_SERIAL}"`,
     `mfa_session_duration = 43200`,
-    `mfa_command = ["${MFA_SCRIPT}", "${counter}", "${MFA_SECRET}"]`,
+    `mfa_command = ["${MFA_SCRIPT}", "${counter}"]`,
+    `mfa_stdin_file = "${seedFile}"`,
     `allowed_commands = ["${MFA_SCRIPT}"]`,
   ];
   await Deno.writeTextFile(
@@ -347,8 +350,11 @@ Deno.test({
       cli.env.AWS_SHARED_CREDENTIALS_FILE!,
       `[base]\n${keys}`,
     );
+    // The seed on oathtool's stdin, never on a command line.
+    const seedFile = `${cli.dir}/mfa.seed`;
+    await Deno.writeTextFile(seedFile, MFA_SECRET, { mode: 0o600 });
     const shared =
-      `source_profile = base\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b ${MFA_SECRET}\nmfa_session_duration = 3600\n`;
+      `source_profile = base\nendpoint_url = ${sts.url}\nmfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b -\nmfa_stdin_file = ${seedFile}\nmfa_session_duration = 3600\n`;
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
       `[profile dev]\nrole_arn = ${ROLE_ARN}\n${shared}\n[profile ops]\nrole_arn = ${OTHER_ROLE}\n${shared}`,
@@ -384,10 +390,12 @@ Deno.test({
     const profile = (extra: string): string =>
       `[profile dev]\nrole_arn = ${ROLE_ARN}\ncredential_source = Environment\nendpoint_url = ${sts.url}\n${extra}`;
     await t.step("a wrong code: exit 1, MfaSessionRefused", async () => {
+      const seedFile = `${cli.dir}/wrong.seed`;
+      await Deno.writeTextFile(seedFile, WRONG_SECRET, { mode: 0o600 });
       await Deno.writeTextFile(
         cli.env.AWS_CONFIG_FILE!,
         profile(
-          `mfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b ${WRONG_SECRET}\nmfa_session_duration = 3600\n`,
+          `mfa_serial = ${MFA_SERIAL}\nmfa_process = oathtool --totp -b -\nmfa_stdin_file = ${seedFile}\nmfa_session_duration = 3600\n`,
         ),
       );
       const r = await runCli(["credentials", "--profile", "dev"], cli.env);

@@ -33,6 +33,16 @@ function serial(): string {
   return `arn:aws:iam::123456789012:mfa/command-test-${++serialCounter}`;
 }
 
+/** The first `oathtool` on PATH, as brs finds it. */
+async function whichOathtool(): Promise<string> {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (!dir.startsWith("/")) continue;
+    const path = `${dir}/oathtool`;
+    if (await Deno.stat(path).then((i) => i.isFile, () => false)) return path;
+  }
+  throw new Error("oathtool not on PATH");
+}
+
 async function rejectsConfig(
   promise: Promise<unknown>,
   code: string,
@@ -169,7 +179,16 @@ Deno.test("createMfaTokenSource() stops a command when the signal aborts", async
   setTimeout(() => controller.abort(reason), 50);
   const error = await assertRejects(() => promise);
   assertEquals(error, reason);
-  if (hasPs) assertEquals(await processesMatching("sleep 7.392"), []);
+  // The caller is released at once; the command gets SIGTERM in the same
+  // tick and is gone within moments, long before its 7 s.
+  if (hasPs) {
+    let left = await processesMatching("sleep 7.392");
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = await processesMatching("sleep 7.392");
+    }
+    assertEquals(left, []);
+  }
 });
 
 Deno.test("createMfaTokenSource() reports a missing binary", async () => {
@@ -258,13 +277,18 @@ Deno.test("createMfaTokenSource() refuses shells and interpreters unless listed"
     assertStringIncludes(error.message, "allowed_commands");
     assertEquals(error.details.command, argv[0]);
   }
-  // The user's explicit choice: listed, a shell is allowed.
-  createMfaTokenSource(["sh", "-c", "echo 123456"], {
-    allowedCommands: ["sh"],
-  });
-  createMfaTokenSource(["/bin/sh", "-c", "echo 123456"], {
-    allowedCommands: ["sh"],
-  });
+  // Listed by name, a shell is still refused: only its real path allows it
+  // (tests/mfa_binary_test.ts runs one that way).
+  for (const name of ["sh", "bash", "python3", "env"]) {
+    assertThrows(
+      () =>
+        createMfaTokenSource([name, "-c", "echo 123456"], {
+          allowedCommands: [name],
+        }),
+      BRSConfigurationError,
+      "shell or interpreter",
+    );
+  }
 });
 
 Deno.test("createMfaTokenSource() allows built-in tools by name or absolute path, relative paths only when listed", () => {
@@ -527,6 +551,7 @@ Deno.test("createMfaTokenSource() names the exact --allow-run flag when the run 
         "--no-lock",
         ...flags,
         "--allow-read",
+        "--allow-env",
         probe,
         ...argv,
       ],
@@ -537,23 +562,33 @@ Deno.test("createMfaTokenSource() names the exact --allow-run flag when the run 
     assertEquals(code, 0, new TextDecoder().decode(stderr));
     return JSON.parse(new TextDecoder().decode(stdout));
   }
-  const ykman = await runProbe(["--allow-run=oathtool"], [
-    "ykman",
-    "oath",
-    "accounts",
-    "code",
-    "--single",
-    "aws",
-  ]);
-  assertEquals(ykman.ok, false);
-  assertEquals(ykman.name, "BRSConfigurationError");
-  assertEquals(ykman.code, "PermissionDenied");
-  assertStringIncludes(String(ykman.message), "--allow-run=ykman");
-
-  const none = await runProbe([], ["oathtool", "--totp", "-b", SECRET]);
-  assertStringIncludes(String(none.message), "--allow-run=oathtool");
+  // The flag named is the absolute path brs runs (the file found on PATH,
+  // after links): right whatever PATH Deno started with.
+  const dir = await Deno.makeTempDir({ prefix: "brs_probe_" });
+  const script = `${dir}/oathtool`;
+  await Deno.copyFile(fixture("mfa_env.sh"), script);
+  await Deno.chmod(script, 0o755);
+  const other = await runProbe(["--allow-run=oathtool"], [script]);
+  await Deno.remove(dir, { recursive: true });
+  assertEquals(other.ok, false);
+  assertEquals(other.name, "BRSConfigurationError");
+  assertEquals(other.code, "PermissionDenied");
+  assertStringIncludes(String(other.message), `--allow-run=${script}`);
 
   if (hasOathtool) {
+    const real = await Deno.realPath(
+      (await Deno.permissions.query({ name: "env", variable: "PATH" }))
+          .state === "granted"
+        ? await whichOathtool()
+        : "/usr/bin/oathtool",
+    );
+    const none = await runProbe([], ["oathtool", "--totp", "-b", "-"]);
+    assertStringIncludes(String(none.message), `--allow-run=${real}`);
+  }
+
+  if (hasOathtool) {
+    // --allow-run=oathtool grants the file Deno found on PATH at start,
+    // which is the file brs finds and runs.
     const granted = await runProbe(["--allow-run=oathtool"], [
       "oathtool",
       "--totp",

@@ -33,6 +33,8 @@ export interface _SessionFlags {
   serialNumber?: string;
   /** `--mfa-command`: a command string, split without a shell by the MFA module. */
   mfaCommand?: string;
+  /** `--mfa-stdin-file`: fed to the MFA command's stdin (a TOTP seed). */
+  mfaStdinFile?: string;
   /** `--duration-seconds`. */
   durationSeconds?: number;
   /** `--external-id`. */
@@ -98,6 +100,7 @@ const _SESSION_STRINGS = [
   "role-session-name",
   "serial-number",
   "mfa-command",
+  "mfa-stdin-file",
   "duration-seconds",
   "external-id",
   "region",
@@ -264,6 +267,9 @@ function _sessionFlags(
     roleSessionName: _optString(parsed["role-session-name"]),
     serialNumber: _optString(parsed["serial-number"]),
     mfaCommand,
+    ...(parsed["mfa-stdin-file"] === undefined
+      ? {}
+      : { mfaStdinFile: _optString(parsed["mfa-stdin-file"]) }),
     durationSeconds: _int(
       command,
       "duration-seconds",
@@ -426,7 +432,10 @@ export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
                             ('...', "..." and \\ work) but run without a shell:
                             no pipes, redirections or $VARS; must be allowlisted
                             (ykman, oathtool, op, ..., allowed_commands or
-                            $BRS_ALLOWED_COMMANDS)
+                            $BRS_ALLOWED_COMMANDS); never put a seed in it
+  --mfa-stdin-file FILE     fed to the MFA command's stdin, e.g. a TOTP seed
+                            (regular file of yours, mode 0600) for
+                            --mfa-command "oathtool --totp -b -"
   --external-id ID          external id of the role's trust policy
   --region REGION           region of STS and of children (default: AWS_REGION, us-east-1)
   --endpoint-url URL        STS endpoint, http(s) only

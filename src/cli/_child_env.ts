@@ -5,10 +5,11 @@
  * variable and file those chains consult before the environment keys or the
  * container provider is removed or replaced:
  *
- * - removed: `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, static keys (replaced by
- *   ours without `--server`), `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE`,
- *   `AWS_ROLE_SESSION_NAME`, the container variables (replaced by ours with
- *   `--server`), `AWS_CREDENTIAL_FILE`, brs's own lookup marker;
+ * - removed: every variable of `_child_credential_variables.ts` (profiles,
+ *   static keys of every SDK, legacy names included, replaced by ours
+ *   without `--server`; web identity; the container variables, replaced by
+ *   ours with `--server`; credentials files), Java options variables that
+ *   set `-Daws.` credential properties, brs's own lookup marker;
  * - `AWS_CONFIG_FILE`: a generated file whose `[default]` keeps the
  *   non-credential settings (region, output, retries, ...) of the profile
  *   the parent would have used, without role, source, process, SSO or keys;
@@ -35,6 +36,10 @@ import {
   _makePrivateTempDir,
 } from "../_private_dir.ts";
 import { _awsConfigPath, _readAwsIni } from "./_aws_ini.ts";
+import {
+  _CREDENTIAL_VARIABLE_NAMES,
+  _removeCredentialVariables,
+} from "./_child_credential_variables.ts";
 import { _LOOKUP_MARKER } from "./_resolve_session.ts";
 
 /** The variable `exec` sets for its child. */
@@ -42,21 +47,7 @@ export const _EXEC_MARKER = "BRS_EXEC";
 
 /** Variables removed from the child's environment. */
 export const _REMOVED_FROM_CHILD: readonly string[] = [
-  "AWS_PROFILE",
-  "AWS_DEFAULT_PROFILE",
-  "AWS_ACCESS_KEY_ID",
-  "AWS_SECRET_ACCESS_KEY",
-  "AWS_SESSION_TOKEN",
-  "AWS_SECURITY_TOKEN",
-  "AWS_CREDENTIAL_EXPIRATION",
-  "AWS_ROLE_ARN",
-  "AWS_ROLE_SESSION_NAME",
-  "AWS_WEB_IDENTITY_TOKEN_FILE",
-  "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  "AWS_CREDENTIAL_FILE",
+  ..._CREDENTIAL_VARIABLE_NAMES,
   _LOOKUP_MARKER,
 ];
 
@@ -75,6 +66,7 @@ const _CREDENTIAL_KEYS = new Set([
   "external_id",
   "mfa_serial",
   "mfa_process",
+  "mfa_stdin_file",
   "mfa_session_duration",
   "duration_seconds",
   "sso_session",
@@ -108,6 +100,7 @@ export async function _childEnvironment(
   options: { directory: string; region?: string; marker: string },
 ): Promise<_ChildEnvironment> {
   const env = { ...parent };
+  _removeCredentialVariables(env);
   for (const name of _REMOVED_FROM_CHILD) delete env[name];
   const profileName = parent.AWS_PROFILE || parent.AWS_DEFAULT_PROFILE ||
     "default";

@@ -10,6 +10,7 @@ import {
   BRSRefreshError,
   BRSValidationError,
 } from "../errors.ts";
+import { _controlEscape } from "../_redact.ts";
 
 /** Success. */
 export const EXIT_OK = 0;
@@ -281,5 +282,7 @@ export function _formatError(error: unknown, debug: boolean): string {
       lines.push(`brs: debug:   caused by ${_describe(cause)}`);
     }
   }
-  return lines.join("\n");
+  // A key, a value or a path read from a file or the environment may hold
+  // control characters: escaped, they cannot break or rewrite the line.
+  return lines.map(_controlEscape).join("\n");
 }

@@ -14,6 +14,7 @@ import type { AwsCredentialIdentity } from "../refreshable_session.ts";
 import { BRSError, BRSRefreshError } from "../errors.ts";
 import type { FileCache } from "../file_cache.ts";
 import { createMfaTokenSource, type MfaTokenSource } from "../mfa.ts";
+import { _mfaCommandProvider } from "./_mfa_command.ts";
 import type { TemporaryCredentials } from "../types.ts";
 import { _err, _registerSecret } from "./_output.ts";
 import { _promptMfaCode } from "./_tty_prompt.ts";
@@ -28,6 +29,10 @@ export interface _MfaSessionSourceOptions {
   mfaCommand?: string[] | string;
   /** Added to the MFA command allowlist. */
   allowedCommands: string[];
+  /** The file whose content the MFA command reads on stdin. */
+  stdinFile?: string;
+  /** `--debug`: say which file the MFA command runs. */
+  debug?: boolean;
   /** Config of the STS client that signs GetSessionToken with the base credentials. */
   clientConfig: Record<string, unknown>;
   /** The file cache, or `undefined` with `--no-cache`. */
@@ -55,9 +60,12 @@ export class _MfaSessionSource {
   constructor(options: _MfaSessionSourceOptions) {
     this.#options = options;
     if (options.mfaCommand !== undefined) {
-      this.#codes = createMfaTokenSource(options.mfaCommand, {
-        allowedCommands: options.allowedCommands,
-      });
+      this.#codes = createMfaTokenSource(
+        _mfaCommandProvider(options.mfaCommand, options.allowedCommands, {
+          debug: options.debug ?? false,
+          stdinFile: options.stdinFile,
+        }),
+      );
     }
   }
 

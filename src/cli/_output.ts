@@ -5,6 +5,8 @@
  * @module
  */
 
+import { _controlEscape } from "../_redact.ts";
+
 const _secrets = new Set<string>();
 const _encoder = new TextEncoder();
 
@@ -47,9 +49,14 @@ export async function _out(text: string): Promise<void> {
   await _sinks.stdout.write(_encoder.encode(text));
 }
 
-/** Writes one or more lines to stderr, with secrets scrubbed. */
+/**
+ * Writes one or more lines to stderr, with secrets scrubbed and control
+ * characters escaped (`\u0000`): a key, a value or a path read from a file
+ * or the environment cannot break, hide or rewrite a line.
+ */
 export async function _err(text: string): Promise<void> {
-  const line = text.endsWith("\n") ? text : `${text}\n`;
+  const body = text.endsWith("\n") ? text.slice(0, -1) : text;
+  const line = body.split("\n").map(_controlEscape).join("\n") + "\n";
   await _sinks.stderr.write(_encoder.encode(_scrub(line)));
 }
 

@@ -153,6 +153,8 @@ export interface _Hop extends _From {
   serialNumber?: string;
   /** MFA command (no shell). */
   mfaCommand?: string[] | string;
+  /** The file whose content the MFA command reads on stdin (a TOTP seed). */
+  mfaStdinFile?: string;
   /** Added to the MFA command allowlist. */
   allowedCommands: string[];
   /** Keep an MFA session (GetSessionToken) of this many seconds and assume the role with it. */
@@ -192,6 +194,7 @@ export type _PlanFlags = Partial<
     | "roleSessionName"
     | "serialNumber"
     | "mfaCommand"
+    | "mfaStdinFile"
     | "durationSeconds"
     | "externalId"
     | "region"
@@ -555,6 +558,7 @@ interface _HopSource {
   /** Where a key comes from, in words. */
   at(key: string): string;
   mfaCommand?: string[] | string;
+  mfaStdinFile?: string;
   allowedCommands?: string[];
   integers: Record<string, number | string | undefined>;
 }
@@ -566,6 +570,7 @@ function _awsHopSource(p: _AwsProfile): _HopSource {
     values: p.values,
     at: (key) => _at(p, key),
     mfaCommand: p.values.mfa_process,
+    mfaStdinFile: p.values.mfa_stdin_file,
     integers: {
       duration_seconds: p.values.duration_seconds,
       mfa_session_duration: p.values.mfa_session_duration,
@@ -594,6 +599,7 @@ function _tomlHopSource(p: _Profile): _HopSource {
         line(key === "mfa_serial" ? "serial_number" : key)
       }`,
     mfaCommand: p.mfa_command,
+    mfaStdinFile: p.mfa_stdin_file,
     allowedCommands: p.allowed_commands,
     integers: {
       duration_seconds: p.duration_seconds,
@@ -652,6 +658,15 @@ function _hop(ctx: _Ctx, s: _HopSource, last: boolean): _Hop {
         flags.mfaCommand !== undefined ? "'--mfa-command'" : s.origin
       } as no MFA device is given: add --serial-number or serial_number`,
       "--serial-number",
+    );
+  }
+  const mfaStdinFile = flags.mfaStdinFile ?? s.mfaStdinFile;
+  if (mfaStdinFile !== undefined && mfaCommand === undefined) {
+    throw _config(
+      `Cannot use the MFA stdin file from ${
+        flags.mfaStdinFile !== undefined ? "'--mfa-stdin-file'" : s.origin
+      } as no MFA command reads it: add --mfa-command, mfa_command (TOML) or mfa_process (~/.aws/config), e.g. 'oathtool --totp -b -'`,
+      "--mfa-stdin-file",
     );
   }
   const mfaSessionDuration = _int(
@@ -716,6 +731,7 @@ function _hop(ctx: _Ctx, s: _HopSource, last: boolean): _Hop {
   if (externalId !== undefined) hop.externalId = externalId;
   if (serialNumber !== undefined) hop.serialNumber = serialNumber;
   if (mfaCommand !== undefined) hop.mfaCommand = mfaCommand;
+  if (mfaStdinFile !== undefined) hop.mfaStdinFile = mfaStdinFile;
   if (mfaSessionDuration !== undefined) {
     hop.mfaSessionDuration = mfaSessionDuration;
   }

@@ -42,6 +42,8 @@ export interface _Profile {
   mfa_command?: string[] | string;
   /** `allowed_commands`: added to the MFA command allowlist. */
   allowed_commands?: string[];
+  /** `mfa_stdin_file`: fed to the MFA command's stdin (a TOTP seed, kept out of its arguments). */
+  mfa_stdin_file?: string;
   /** `duration_seconds`. */
   duration_seconds?: number;
   /** `mfa_session_duration`: keep an MFA session (GetSessionToken) of this many seconds and assume the role with it. */
@@ -83,6 +85,7 @@ export const _TOML_KEYS: Record<string, _Kind> = {
   serial_number: "string",
   mfa_command: "command",
   allowed_commands: "string[]",
+  mfa_stdin_file: "string",
   duration_seconds: "integer",
   mfa_session_duration: "integer",
   web_identity_token_file: "string",
@@ -316,6 +319,7 @@ export const _AWS_USED_KEYS: readonly string[] = [
   "external_id",
   "mfa_serial",
   "mfa_process",
+  "mfa_stdin_file",
   "mfa_session_duration",
   "region",
   "endpoint_url",

@@ -692,6 +692,10 @@ export class _CredentialSource {
           durationSeconds: hop.mfaSessionDuration,
           mfaCommand: hop.mfaCommand,
           allowedCommands: _allowedCommands(hop.allowedCommands),
+          ...(hop.mfaStdinFile === undefined
+            ? {}
+            : { stdinFile: hop.mfaStdinFile }),
+          debug: this.#debug,
           clientConfig: { ...client, credentials: previous },
           cache: this.#cache,
           key: await FileCache.keyOf(await _mfaSessionMaterial(plan, i)),
@@ -714,6 +718,7 @@ export class _CredentialSource {
         options.mfaTokenProvider = _mfaCommandProvider(
           hop.mfaCommand,
           _allowedCommands(hop.allowedCommands),
+          { debug: this.#debug, stdinFile: hop.mfaStdinFile },
         );
       } else if (assumeRole.SerialNumber !== undefined) {
         options.mfaTokenProvider = (await import("./_tty_prompt.ts"))
@@ -831,6 +836,8 @@ export async function _openCredentialSource(
     createMfaTokenSource(hop.mfaCommand, {
       allowedCommands: _allowedCommands(hop.allowedCommands),
     });
+    const { _warnSeedArgument } = await import("./_mfa_command.ts");
+    await _warnSeedArgument(hop.mfaCommand);
   }
   const source = new _CredentialSource(plan, {
     cache: flags.cache,

@@ -41,3 +41,19 @@ export const IS_ROOT: boolean = (() => {
     Deno.removeSync(probe);
   }
 })();
+
+/**
+ * A process's arguments as the kernel shows them to every user of the
+ * machine (`/proc/PID/cmdline`, NUL-separated), read with `cat`: Deno itself
+ * needs `--allow-all` to read `/proc`.
+ *
+ * @param pid The process.
+ * @returns Its arguments.
+ */
+export async function cmdlineOf(pid: number | string): Promise<string[]> {
+  const { stdout } = await new Deno.Command("cat", {
+    args: [`/proc/${pid}/cmdline`],
+    stdout: "piped",
+  }).output();
+  return new TextDecoder().decode(stdout).split("\0");
+}
