@@ -288,7 +288,7 @@ Deno.test("the profile files follow the SDKs' rules: continuation lines, empty v
   await Deno.writeTextFile(toml, `[dev]\n"role\\u0000arn" = "x"\n`);
   const nul = await runCli(["profiles", "--config", toml], cli.env);
   assertEquals(nul.code, 2);
-  assertOneLine(nul.stderr, "'role\\x00arn'", "line 2");
+  assertOneLine(nul.stderr, "'role\\u0000arn'", "line 2");
   assert(!nul.stderr.includes("\u0000"));
   await Deno.writeTextFile(toml, `[dev]\nexternal_id = 123456789\n`);
   const typed = await runCli(["profiles", "--config", toml], cli.env);

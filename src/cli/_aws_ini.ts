@@ -23,6 +23,7 @@
 
 import { _READ_CAPS, _readBoundedTextSync } from "../_read_bounded.ts";
 import { BRSConfigurationError } from "../errors.ts";
+import { _controlEscape } from "../_redact.ts";
 
 /** One section of an AWS shared file. */
 export interface _IniSection {
@@ -45,20 +46,6 @@ export type _IniFile = Map<string, _IniSection>;
 
 /** Characters a profile name or key may hold (the SDKs' rule). */
 const _NAME = /^[A-Za-z0-9_\-\/.%@:+]+$/;
-
-/**
- * A name or path with control characters escaped (`\x00`), for messages.
- *
- * @param text Any text from a file.
- * @returns The text, safe to print on one line.
- */
-export function _printable(text: string): string {
-  return text.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
 
 /** The value without a trailing ` #` / ` ;` comment. */
 function _stripComment(value: string): string {
@@ -95,12 +82,14 @@ export function _parseAwsIni(
       current === undefined
         ? ""
         : ` (${current.isProfile ? "profile" : current.kind} '${
-          _printable(current.name)
-        }'${property === undefined ? "" : ` key '${_printable(property)}'`})`;
+          _controlEscape(current.name)
+        }'${
+          property === undefined ? "" : ` key '${_controlEscape(property)}'`
+        })`;
     const bad = (why: string): BRSConfigurationError =>
       new BRSConfigurationError(
         `Cannot read AWS ${kind} file '${
-          _printable(file)
+          _controlEscape(file)
         }' line ${lineNo}${where()}: ${why}; fix the line or point AWS_${
           kind === "config" ? "CONFIG_FILE" : "SHARED_CREDENTIALS_FILE"
         } at another file`,
@@ -278,8 +267,8 @@ export function _readProfileText(
         !(error as Error).message.includes("os error")
     ) throw error;
     throw new BRSConfigurationError(
-      `Cannot read ${what} '${_printable(file)}': ${
-        _printable((error as Error).message)
+      `Cannot read ${what} '${_controlEscape(file)}': ${
+        _controlEscape((error as Error).message)
       }`,
       { code: "ConfigError", param: file, cause: error },
     );

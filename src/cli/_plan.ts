@@ -34,12 +34,12 @@
  * @module
  */
 
+import { _controlEscape } from "../_redact.ts";
 import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 import {
   type _AwsProfile,
   type _IniFile,
   _mergeAwsProfiles,
-  _printable,
   _subProperties,
 } from "./_aws_ini.ts";
 import { _didYouMean, type _SessionFlags } from "./_args.ts";
@@ -233,15 +233,15 @@ function _config(message: string, param?: string): BRSConfigurationError {
 /** "'key' of profile 'p' in 'file' line N". */
 function _at(p: _AwsProfile, key: string): string {
   const where = p.where[key];
-  return `'${key}' of profile '${_printable(p.name)}' in '${
-    _printable(where?.file ?? p.files[0] ?? "?")
+  return `'${key}' of profile '${_controlEscape(p.name)}' in '${
+    _controlEscape(where?.file ?? p.files[0] ?? "?")
   }'${where ? ` line ${where.line}` : ""}`;
 }
 
 /** "profile 'p' of 'file'". */
 function _profileAt(p: _AwsProfile): string {
-  return `profile '${_printable(p.name)}' of '${
-    p.files.map(_printable).join("' and '")
+  return `profile '${_controlEscape(p.name)}' of '${
+    p.files.map(_controlEscape).join("' and '")
   }'`;
 }
 
@@ -331,8 +331,8 @@ function _ssoLeaf(
         .map((s) => s.name);
       throw _config(
         `Cannot use ${_at(p, "sso_session")}: there is no [sso-session ${
-          _printable(v.sso_session)
-        }] section in '${_printable(configFile)}'${
+          _controlEscape(v.sso_session)
+        }] section in '${_controlEscape(configFile)}'${
           _didYouMean(v.sso_session, names)
         }`,
         `${p.name}.sso_session`,
@@ -347,8 +347,8 @@ function _ssoLeaf(
       const own = session.values[key];
       if (own === undefined) {
         throw _config(
-          `Cannot use [sso-session ${_printable(session.name)}] of '${
-            _printable(configFile)
+          `Cannot use [sso-session ${_controlEscape(session.name)}] of '${
+            _controlEscape(configFile)
           }' line ${session.line} (from ${
             _at(p, "sso_session")
           }) as it has no ${key}: add ${key} to the sso-session section`,
@@ -358,7 +358,7 @@ function _ssoLeaf(
       if (value !== undefined && value !== own) {
         throw _config(
           `Cannot use ${_at(p, key)}: it differs from ${key} of [sso-session ${
-            _printable(session.name)
+            _controlEscape(session.name)
           }]; remove it from the profile`,
           `${p.name}.${key}`,
         );
@@ -382,7 +382,7 @@ function _ssoLeaf(
             ? " (nor an sso_session section that has it)"
             : ""
         }: add ${key}, or run 'aws configure sso --profile ${
-          _printable(p.name)
+          _controlEscape(p.name)
         }'`,
         `${p.name}.${key}`,
       );
@@ -445,8 +445,8 @@ function _endpointFor(
         return {
           value: url,
           origin: `'sts endpoint_url' of [services ${
-            _printable(values.services)
-          }] in '${_printable(ctx.input.configFile)}'`,
+            _controlEscape(values.services)
+          }] in '${_controlEscape(ctx.input.configFile)}'`,
         };
       }
     }
@@ -465,9 +465,9 @@ function _unknownKeys(ctx: _Ctx, p: _AwsProfile): void {
     if (_AWS_KNOWN_KEYS.has(key)) continue;
     const where = p.where[key];
     ctx.warnings.push(
-      `Ignoring unknown key '${_printable(key)}' of profile '${
-        _printable(p.name)
-      }' in '${_printable(where?.file ?? "?")}' line ${where?.line ?? 0}`,
+      `Ignoring unknown key '${_controlEscape(key)}' of profile '${
+        _controlEscape(p.name)
+      }' in '${_controlEscape(where?.file ?? "?")}' line ${where?.line ?? 0}`,
     );
   }
 }
@@ -481,7 +481,7 @@ function _invalid(
 ): BRSValidationError {
   return new BRSValidationError(
     `Cannot use ${what} from ${origin}: it must be ${rule}${
-      secret ? "" : `: got ${_printable(JSON.stringify(value))}`
+      secret ? "" : `: got ${_controlEscape(JSON.stringify(value))}`
     }`,
     { param: origin },
   );
@@ -583,7 +583,9 @@ function _tomlHopSource(p: _Profile): _HopSource {
     p.lines[key] ? ` line ${p.lines[key]}` : "";
   return {
     profile: p.name,
-    origin: `profile '${_printable(p.name)}' of '${_printable(p.file)}'`,
+    origin: `profile '${_controlEscape(p.name)}' of '${
+      _controlEscape(p.file)
+    }'`,
     values: {
       role_arn: p.role_arn,
       role_session_name: p.role_session_name,
@@ -594,8 +596,8 @@ function _tomlHopSource(p: _Profile): _HopSource {
     },
     at: (key) =>
       `'${key === "mfa_serial" ? "serial_number" : key}' of profile '${
-        _printable(p.name)
-      }' in '${_printable(p.file)}'${
+        _controlEscape(p.name)
+      }' in '${_controlEscape(p.file)}'${
         line(key === "mfa_serial" ? "serial_number" : key)
       }`,
     mfaCommand: p.mfa_command,
@@ -822,9 +824,9 @@ function _resolveAws(
       const loop = [...visited.slice(visited.indexOf(current)), current];
       throw _config(
         `Cannot use profile '${
-          _printable(visited[0]!)
+          _controlEscape(visited[0]!)
         }' as its source profiles form a cycle: ${
-          loop.map((n) => `'${_printable(n)}'`).join(" -> ")
+          loop.map((n) => `'${_controlEscape(n)}'`).join(" -> ")
         }; point one source_profile at a profile with keys or another source`,
         `${current}.source_profile`,
       );
@@ -833,9 +835,9 @@ function _resolveAws(
     if (p === undefined) {
       throw _config(
         `Cannot use ${referrer}: there is no profile '${
-          _printable(current)
-        }' in '${_printable(ctx.input.configFile)}' or '${
-          _printable(ctx.input.credentialsFile)
+          _controlEscape(current)
+        }' in '${_controlEscape(ctx.input.configFile)}' or '${
+          _controlEscape(ctx.input.credentialsFile)
         }'${_didYouMean(current, [...ctx.aws.keys()])}`,
         current,
       );
@@ -932,7 +934,7 @@ function _resolveAws(
         throw _config(
           `Cannot use ${_at(p, "credential_source")}: it must be one of ${
             _CREDENTIAL_SOURCES.join(", ")
-          }: got '${_printable(source)}'${
+          }: got '${_controlEscape(source)}'${
             _didYouMean(source, _CREDENTIAL_SOURCES)
           }`,
           `${p.name}.credential_source`,
@@ -1074,10 +1076,10 @@ export function _planCredentials(input: _PlanInput): _Plan {
   const fromAws = aws.get(name);
   if (fromToml === undefined && fromAws === undefined) {
     throw _config(
-      `Cannot find profile '${_printable(name)}' (from ${from}) in '${
-        _printable(input.configFile)
-      }', '${_printable(input.credentialsFile)}' or '${
-        _printable(input.tomlFile ?? "the TOML file")
+      `Cannot find profile '${_controlEscape(name)}' (from ${from}) in '${
+        _controlEscape(input.configFile)
+      }', '${_controlEscape(input.credentialsFile)}' or '${
+        _controlEscape(input.tomlFile ?? "the TOML file")
       }'${
         _didYouMean(name, [...new Set([...toml.keys(), ...aws.keys()])])
       }: run 'brs profiles' to list the profiles`,
@@ -1087,11 +1089,11 @@ export function _planCredentials(input: _PlanInput): _Plan {
   if (fromToml !== undefined && fromAws?.values.role_arn !== undefined) {
     throw new BRSConfigurationError(
       `Cannot use profile '${
-        _printable(name)
+        _controlEscape(name)
       }' (from ${from}) as it names two role profiles, one in '${
-        _printable(fromToml.file)
+        _controlEscape(fromToml.file)
       }' and one in '${
-        _printable(fromAws.files[0] ?? "")
+        _controlEscape(fromAws.files[0] ?? "")
       }': rename one of them`,
       { param: "--profile", code: "AmbiguousProfile" },
     );
@@ -1168,8 +1170,8 @@ export function _planCredentials(input: _PlanInput): _Plan {
     resolved.leaf.kind !== "web-identity" && !input.allowLeafOnly
   ) {
     throw _config(
-      `Cannot use profile '${_printable(name)}' (from ${from}) of '${
-        p.files.map(_printable).join("' and '")
+      `Cannot use profile '${_controlEscape(name)}' (from ${from}) of '${
+        p.files.map(_controlEscape).join("' and '")
       }' as it has no role_arn: give --role-arn ARN to assume a role with its credentials`,
       "--profile",
     );

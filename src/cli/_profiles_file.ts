@@ -22,7 +22,8 @@
 
 import { _READ_CAPS } from "../_read_bounded.ts";
 import { BRSConfigurationError } from "../errors.ts";
-import { _printable, _readProfileText } from "./_aws_ini.ts";
+import { _readProfileText } from "./_aws_ini.ts";
+import { _controlEscape } from "../_redact.ts";
 
 /** One profile, from either source, with values type-checked. */
 export interface _Profile {
@@ -151,10 +152,10 @@ function _lineIndex(
       const before = tables.get(name);
       if (before !== undefined && before.header > 0) {
         throw _configError(
-          `Cannot use config file '${_printable(path)}' line ${
+          `Cannot use config file '${_controlEscape(path)}' line ${
             i + 1
           }: profile '${
-            _printable(name)
+            _controlEscape(name)
           }' is defined twice (first on line ${before.header}), which TOML forbids: merge the two tables`,
           name,
         );
@@ -172,8 +173,10 @@ function _lineIndex(
       const first = target.keys[name];
       if (first !== undefined) {
         throw _configError(
-          `Cannot use config file '${_printable(path)}' line ${i + 1}: key '${
-            _printable(name)
+          `Cannot use config file '${_controlEscape(path)}' line ${
+            i + 1
+          }: key '${
+            _controlEscape(name)
           }' is defined twice in one table (first on line ${first}), which TOML forbids: keep one`,
           name,
         );
@@ -206,7 +209,7 @@ export async function _loadTomlProfiles(
     if (!location.explicit) return new Map();
     throw _configError(
       `Cannot read config file '${
-        _printable(path)
+        _controlEscape(path)
       }': it does not exist; fix --config or BRS_CONFIG_FILE`,
       "--config",
     );
@@ -223,7 +226,7 @@ export async function _loadTomlProfiles(
       message.replace(/^Parse error on line \d+, column \d+:\s*/, "")
         .split("\n")[0];
     throw _configError(
-      `Cannot parse config file '${_printable(path)}'${
+      `Cannot parse config file '${_controlEscape(path)}'${
         line ? ` on line ${line}` : ""
       }: ${reason}`,
       "--config",
@@ -234,11 +237,11 @@ export async function _loadTomlProfiles(
     if (typeof table !== "object" || table === null || Array.isArray(table)) {
       const line = lines.get("")?.keys[name];
       throw _configError(
-        `Cannot use config file '${_printable(path)}'${
+        `Cannot use config file '${_controlEscape(path)}'${
           line ? ` line ${line}` : ""
         }: top-level key '${
-          _printable(name)
-        }' must be a profile table such as [${_printable(name)}]`,
+          _controlEscape(name)
+        }' must be a profile table such as [${_controlEscape(name)}]`,
         name,
       );
     }
@@ -254,12 +257,12 @@ export async function _loadTomlProfiles(
     ) {
       const line = tableLines.keys[key] ?? tableLines.header;
       const where = `Cannot use config file '${
-        _printable(path)
-      }' line ${line}: profile '${_printable(name)}'`;
+        _controlEscape(path)
+      }' line ${line}: profile '${_controlEscape(name)}'`;
       const kind = _TOML_KEYS[key];
       if (kind === undefined) {
         throw _configError(
-          `${where} has an unknown key '${_printable(key)}'; known keys: ${
+          `${where} has an unknown key '${_controlEscape(key)}'; known keys: ${
             Object.keys(_TOML_KEYS).join(", ")
           }`,
           `${name}.${key}`,
@@ -267,7 +270,7 @@ export async function _loadTomlProfiles(
       }
       const bad = (what: string): BRSConfigurationError =>
         _configError(
-          `${where} key '${_printable(key)}' must be ${what}: got ${
+          `${where} key '${_controlEscape(key)}' must be ${what}: got ${
             _typeName(value)
           }`,
           `${name}.${key}`,

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { _controlEscape } from "../_redact.ts";
 import { BRSConfigurationError, BRSRefreshError } from "../errors.ts";
 import { FileCache } from "../file_cache.ts";
 import { _READ_CAPS } from "../_read_bounded.ts";
@@ -25,7 +26,6 @@ import { _writeCacheLabel } from "./_cache_labels.ts";
 import {
   _awsConfigPath,
   _awsCredentialsPath,
-  _printable,
   _readAwsIni,
   _readProfileText,
 } from "./_aws_ini.ts";
@@ -308,7 +308,7 @@ async function _checkSsoToken(
   const name = await _hexDigest("SHA-1", id);
   const file = `${env.HOME ?? "~"}/.aws/sso/cache/${name}.json`;
   const login = `run 'aws sso login --profile ${
-    _printable(leaf.profile ?? "")
+    _controlEscape(leaf.profile ?? "")
   }'`;
   let problem: string | undefined;
   try {
@@ -339,9 +339,9 @@ async function _checkSsoToken(
   if (problem !== undefined) {
     throw new BRSConfigurationError(
       `Cannot get SSO credentials of profile '${
-        _printable(leaf.profile ?? "")
-      }' (${_printable(leaf.startUrl)}) as ${problem} (${
-        _printable(file)
+        _controlEscape(leaf.profile ?? "")
+      }' (${_controlEscape(leaf.startUrl)}) as ${problem} (${
+        _controlEscape(file)
       }): ${login}`,
       { code: "SsoLoginNeeded", param: leaf.profile },
     );
@@ -361,13 +361,13 @@ function _leafError(leaf: _Leaf, error: unknown): unknown {
     : BRSRefreshError;
   return new ErrorClass(
     `Cannot get base credentials from ${_describeLeaf(leaf)}: ${
-      _printable(first)
+      _controlEscape(first)
     }${
       leaf.kind === "process"
         ? "; check the command (a credential_process loop if it runs brs)"
         : leaf.kind === "sso"
         ? `; run 'aws sso login --profile ${
-          _printable(leaf.profile ?? "")
+          _controlEscape(leaf.profile ?? "")
         }' if the SSO session has ended`
         : ""
     }`,
