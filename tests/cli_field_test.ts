@@ -586,28 +586,6 @@ Deno.test("the SDK's multi-line 'Multiple credential sources' warning becomes on
   );
 });
 
-Deno.test("in-process main(): the loop marker lives only while a lookup runs, so the next run works", async () => {
-  const { cliSandbox, SANDBOX_BASE } = await import(
-    "./_helpers/cli_harness.ts"
-  );
-  await using sts = await startLocalSts({ baseCredentials: SANDBOX_BASE });
-  await using box = await cliSandbox();
-  for (const name of ["first", "second"]) {
-    const r = await box.run([
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--role-session-name",
-      name,
-    ]);
-    assertEquals(r.code, 0, r.stderr);
-    assertEquals(Deno.env.get("BRS_CREDENTIAL_LOOKUP"), undefined);
-  }
-  assertEquals(sts.calls.AssumeRole, 2);
-});
-
 const PYTHON_BOTO3 = await _has("/usr/bin/python3", ["-c", "import boto3"]);
 const JS_CHILD =
   new URL("./fixtures/cli/chain_child.ts", import.meta.url).pathname;

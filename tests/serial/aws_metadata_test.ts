@@ -1,13 +1,13 @@
 import { partition } from "@aws-sdk/core/client";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { join } from "node:path";
-import { BRSValidationError } from "../mod.ts";
+import { BRSValidationError } from "../../mod.ts";
 import {
   _availableProfiles,
   _getAvailablePartitions,
   _getAvailableRegions,
   _PARTITION_REGIONS,
-} from "../src/_aws_metadata.ts";
+} from "../../src/_aws_metadata.ts";
 
 async function withAwsFiles(
   files: { config?: string; credentials?: string },
