@@ -18,7 +18,9 @@ import {
 import {
   CLI_FLAGS,
   CLI_PATH,
+  cliCommand,
   debianAwsCli,
+  keyLines,
   makeCliEnv,
   ROLE_ARN,
   ROOT,
@@ -64,10 +66,6 @@ async function processesMentioning(text: string): Promise<string[]> {
   );
 }
 
-function keys(base: { accessKeyId: string; secretAccessKey: string }): string {
-  return `aws_access_key_id = ${base.accessKeyId}\naws_secret_access_key = ${base.secretAccessKey}\n`;
-}
-
 function assertOneLine(stderr: string, ...needles: string[]): void {
   const lines = stderr.trimEnd().split("\n");
   assertEquals(lines.length, 1, stderr);
@@ -85,14 +83,9 @@ Deno.test({
     await using cli = await makeCliEnv();
     await Deno.writeTextFile(
       cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-      `[default]\n${keys(sts.baseCredentials)}`,
+      `[default]\n${keyLines(sts.baseCredentials)}`,
     );
-    const process = [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...CLI_FLAGS,
-      CLI_PATH,
+    const process = cliCommand([
       "credentials",
       "--role-arn",
       ROLE_ARN,
@@ -100,7 +93,7 @@ Deno.test({
       sts.url,
       "--format",
       "credential-process",
-    ].join(" ");
+    ]).join(" ");
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
       `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
@@ -137,12 +130,7 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv();
-    const process = [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...CLI_FLAGS,
-      CLI_PATH,
+    const process = cliCommand([
       "credentials",
       "--role-arn",
       ROLE_ARN,
@@ -151,7 +139,7 @@ Deno.test({
       "--no-cache",
       "--format",
       "credential-process",
-    ].join(" ");
+    ]).join(" ");
     // brs's own base chain finds [default], which runs brs again
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
@@ -192,8 +180,8 @@ Deno.test("AWS_PROFILE selects a role profile of ~/.aws/config, even with a TOML
   await using cli = await makeCliEnv();
   await Deno.writeTextFile(
     cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-    `[base]\n${keys(sts.baseCredentials)}\n[default]\n${
-      keys(sts.baseCredentials)
+    `[base]\n${keyLines(sts.baseCredentials)}\n[default]\n${
+      keyLines(sts.baseCredentials)
     }`,
   );
   await Deno.writeTextFile(
@@ -337,15 +325,7 @@ async function underTerminal(
   answer: string | string[],
 ): Promise<{ code: number; output: string }> {
   const answers = typeof answer === "string" ? [answer] : [...answer];
-  const command = [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    ...CLI_FLAGS,
-    CLI_PATH,
-    ...args,
-  ]
-    .map((a) => `'${a}'`).join(" ");
+  const command = cliCommand(args).map((a) => `'${a}'`).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", command, "/dev/null"],
     env,
@@ -569,7 +549,7 @@ Deno.test("the SDK's multi-line 'Multiple credential sources' warning becomes on
   await using cli = await makeCliEnv(sts.baseCredentials);
   await Deno.writeTextFile(
     cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-    `[base]\n${keys(sts.baseCredentials)}`,
+    `[base]\n${keyLines(sts.baseCredentials)}`,
   );
   await Deno.writeTextFile(
     cli.env.AWS_CONFIG_FILE!,
@@ -603,14 +583,9 @@ for (const client of ["boto3", "js"] as const) {
       await using cli = await makeCliEnv();
       await Deno.writeTextFile(
         cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-        `[default]\n${keys(sts.baseCredentials)}`,
+        `[default]\n${keyLines(sts.baseCredentials)}`,
       );
-      const process = [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        ...CLI_FLAGS,
-        CLI_PATH,
+      const process = cliCommand([
         "credentials",
         "--role-arn",
         ROLE_ARN,
@@ -618,7 +593,7 @@ for (const client of ["boto3", "js"] as const) {
         sts.url,
         "--format",
         "credential-process",
-      ].join(" ");
+      ]).join(" ");
       await Deno.writeTextFile(
         cli.env.AWS_CONFIG_FILE!,
         `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
