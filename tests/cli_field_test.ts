@@ -66,6 +66,33 @@ async function processesMentioning(text: string): Promise<string[]> {
   );
 }
 
+/**
+ * Puts the base keys in `[default]` of ~/.aws/credentials and a
+ * `[profile brs]` whose `credential_process` runs brs for `ROLE_ARN`.
+ */
+async function brsAsCredentialProcess(
+  sts: { url: string; baseCredentials: Parameters<typeof keyLines>[0] },
+  cli: { env: Record<string, string> },
+): Promise<void> {
+  await Deno.writeTextFile(
+    cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+    `[default]\n${keyLines(sts.baseCredentials)}`,
+  );
+  const process = cliCommand([
+    "credentials",
+    "--role-arn",
+    ROLE_ARN,
+    "--endpoint-url",
+    sts.url,
+    "--format",
+    "credential-process",
+  ]).join(" ");
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
+  );
+}
+
 function assertOneLine(stderr: string, ...needles: string[]): void {
   const lines = stderr.trimEnd().split("\n");
   assertEquals(lines.length, 1, stderr);
@@ -81,23 +108,7 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv();
-    await Deno.writeTextFile(
-      cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-      `[default]\n${keyLines(sts.baseCredentials)}`,
-    );
-    const process = cliCommand([
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--format",
-      "credential-process",
-    ]).join(" ");
-    await Deno.writeTextFile(
-      cli.env.AWS_CONFIG_FILE!,
-      `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
-    );
+    await brsAsCredentialProcess(sts, cli);
     const out = await new Deno.Command(AWS!, {
       args: [
         "sts",
@@ -581,23 +592,7 @@ for (const client of ["boto3", "js"] as const) {
     fn: async () => {
       await using sts = await startLocalSts();
       await using cli = await makeCliEnv();
-      await Deno.writeTextFile(
-        cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-        `[default]\n${keyLines(sts.baseCredentials)}`,
-      );
-      const process = cliCommand([
-        "credentials",
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint-url",
-        sts.url,
-        "--format",
-        "credential-process",
-      ]).join(" ");
-      await Deno.writeTextFile(
-        cli.env.AWS_CONFIG_FILE!,
-        `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
-      );
+      await brsAsCredentialProcess(sts, cli);
       const command = client === "boto3"
         ? [
           "/usr/bin/python3",
