@@ -1,8 +1,9 @@
 /**
- * `deno task test` runs the test files in parallel inside one process, so
- * they share its environment and working directory. A file that changes
- * either (itself or through a helper it imports) must live in `tests/serial/`,
- * which runs after the others, one file at a time.
+ * `deno task test` runs the test files and the doc examples in parallel
+ * inside one process, so they share its environment and working directory. A
+ * test file that changes either (itself or through a helper it imports) must
+ * live in `tests/serial/`, which runs after the others, one file at a time; a
+ * doc example never changes them.
  */
 import { assertEquals } from "@std/assert";
 import { join, relative, resolve } from "node:path";
@@ -71,4 +72,39 @@ Deno.test("test files that change Deno.env or the working directory, or import a
       } changes nothing process-wide: move it out of tests/serial/ so it runs in parallel`
     );
   assertEquals(needless, []);
+});
+
+/** Fenced code blocks that `deno test --doc` runs (not marked `ignore`). */
+function examples(text: string): string[] {
+  const blocks = text.matchAll(
+    /```(?:ts|tsx|js|jsx|typescript|javascript)\b([^\n]*)\n([\s\S]*?)```/g,
+  );
+  return [...blocks].filter((m) => !/\bignore\b/.test(m[1]!)).map((m) => m[2]!);
+}
+
+Deno.test("doc examples (README, guides, JSDoc) never change Deno.env or the working directory", async () => {
+  const root = resolve(TESTS, "..");
+  const files = [join(root, "README.md"), join(root, "mod.ts")];
+  for (const dir of ["guide", "src"]) {
+    for (const path of (await sources(join(root, dir))).keys()) {
+      files.push(path);
+    }
+    for await (const entry of Deno.readDir(join(root, dir))) {
+      if (entry.isFile && entry.name.endsWith(".md")) {
+        files.push(join(root, dir, entry.name));
+      }
+    }
+  }
+  const offenders: string[] = [];
+  for (const path of files) {
+    const text = await Deno.readTextFile(path);
+    if (examples(text).some((code) => PROCESS_WIDE.test(code))) {
+      offenders.push(
+        `${
+          relative(root, path)
+        } has an example that changes Deno.env or the working directory: pass the values as options, or mark it ignore and run it from tests/serial/`,
+      );
+    }
+  }
+  assertEquals(offenders, []);
 });
