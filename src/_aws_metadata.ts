@@ -15,7 +15,7 @@
  *   (`partitions.js` of `@aws-sdk/core` 3.981.1, the version that
  *   `@aws-sdk/client-sts` 3.1169.0 uses), which the SDK keeps internal: the
  *   `_PARTITION_REGIONS` table below is a copy of it, without the
- *   `aws-global`-style pseudo regions, and `tests/aws_metadata_test.ts`
+ *   `aws-global`-style pseudo regions, and `tests/serial/aws_metadata_test.ts`
  *   checks every entry against the SDK's exported `partition(region)`.
  * - The AWS SDK for JavaScript v3 has no per-service region lists (boto3's
  *   `get_available_regions` reads botocore's endpoints.json; the v3 SDK

@@ -6,9 +6,9 @@
 import { assertEquals } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
 import {
-  CLI_FLAGS,
-  CLI_PATH,
+  cliCommand,
   debianAwsCli,
+  keyLines,
   makeCliEnv,
   ROLE_ARN,
 } from "./fixtures/cli/helpers.ts";
@@ -26,24 +26,19 @@ Deno.test({
     // base keys for brs come from a source profile, not from the environment
     await Deno.writeTextFile(
       cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-      `[base]\naws_access_key_id = ${sts.baseCredentials.accessKeyId}\naws_secret_access_key = ${sts.baseCredentials.secretAccessKey}\n`,
+      `[base]\n${keyLines(sts.baseCredentials)}`,
     );
     await Deno.writeTextFile(
       `${cli.dir}/brs.toml`,
       `[app]\nrole_arn = "${ROLE_ARN}"\nsource_profile = "base"\nendpoint_url = "${sts.url}"\nrole_session_name = "via-aws-cli"\n`,
     );
-    const command = [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...CLI_FLAGS,
-      CLI_PATH,
+    const command = cliCommand([
       "credentials",
       "--profile",
       "app",
       "--format",
       "credential-process",
-    ];
+    ]);
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
       `[profile base]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${

@@ -10,6 +10,7 @@ import { startLocalSts } from "../src/testing/mod.ts";
 import {
   CLI_FLAGS,
   debianAwsCli,
+  keyLines,
   makeCliEnv,
   ROLE_ARN,
   runCli,
@@ -95,8 +96,7 @@ async function hostileParent(
   // brs's own base credentials: the environment's keys (they come first in
   // every chain, so the parent itself never touches the roles below)
   const cli = await makeCliEnv(sts.baseCredentials);
-  const keys = `aws_access_key_id = ${sts.baseCredentials.accessKeyId}\n` +
-    `aws_secret_access_key = ${sts.baseCredentials.secretAccessKey}\n`;
+  const keys = keyLines(sts.baseCredentials);
   await Deno.writeTextFile(
     cli.env.AWS_SHARED_CREDENTIALS_FILE!,
     `[default]\n${keys}\n[base]\n${keys}`,

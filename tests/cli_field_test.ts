@@ -18,7 +18,9 @@ import {
 import {
   CLI_FLAGS,
   CLI_PATH,
+  cliCommand,
   debianAwsCli,
+  keyLines,
   makeCliEnv,
   ROLE_ARN,
   ROOT,
@@ -64,8 +66,31 @@ async function processesMentioning(text: string): Promise<string[]> {
   );
 }
 
-function keys(base: { accessKeyId: string; secretAccessKey: string }): string {
-  return `aws_access_key_id = ${base.accessKeyId}\naws_secret_access_key = ${base.secretAccessKey}\n`;
+/**
+ * Puts the base keys in `[default]` of ~/.aws/credentials and a
+ * `[profile brs]` whose `credential_process` runs brs for `ROLE_ARN`.
+ */
+async function brsAsCredentialProcess(
+  sts: { url: string; baseCredentials: Parameters<typeof keyLines>[0] },
+  cli: { env: Record<string, string> },
+): Promise<void> {
+  await Deno.writeTextFile(
+    cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+    `[default]\n${keyLines(sts.baseCredentials)}`,
+  );
+  const process = cliCommand([
+    "credentials",
+    "--role-arn",
+    ROLE_ARN,
+    "--endpoint-url",
+    sts.url,
+    "--format",
+    "credential-process",
+  ]).join(" ");
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
+  );
 }
 
 function assertOneLine(stderr: string, ...needles: string[]): void {
@@ -83,28 +108,7 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv();
-    await Deno.writeTextFile(
-      cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-      `[default]\n${keys(sts.baseCredentials)}`,
-    );
-    const process = [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...CLI_FLAGS,
-      CLI_PATH,
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--format",
-      "credential-process",
-    ].join(" ");
-    await Deno.writeTextFile(
-      cli.env.AWS_CONFIG_FILE!,
-      `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
-    );
+    await brsAsCredentialProcess(sts, cli);
     const out = await new Deno.Command(AWS!, {
       args: [
         "sts",
@@ -137,12 +141,7 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv();
-    const process = [
-      Deno.execPath(),
-      "run",
-      "--quiet",
-      ...CLI_FLAGS,
-      CLI_PATH,
+    const process = cliCommand([
       "credentials",
       "--role-arn",
       ROLE_ARN,
@@ -151,7 +150,7 @@ Deno.test({
       "--no-cache",
       "--format",
       "credential-process",
-    ].join(" ");
+    ]).join(" ");
     // brs's own base chain finds [default], which runs brs again
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
@@ -192,8 +191,8 @@ Deno.test("AWS_PROFILE selects a role profile of ~/.aws/config, even with a TOML
   await using cli = await makeCliEnv();
   await Deno.writeTextFile(
     cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-    `[base]\n${keys(sts.baseCredentials)}\n[default]\n${
-      keys(sts.baseCredentials)
+    `[base]\n${keyLines(sts.baseCredentials)}\n[default]\n${
+      keyLines(sts.baseCredentials)
     }`,
   );
   await Deno.writeTextFile(
@@ -339,15 +338,7 @@ async function underTerminal(
   answer: string | string[],
 ): Promise<{ code: number; output: string }> {
   const answers = typeof answer === "string" ? [answer] : [...answer];
-  const command = [
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    ...CLI_FLAGS,
-    CLI_PATH,
-    ...args,
-  ]
-    .map((a) => `'${a}'`).join(" ");
+  const command = cliCommand(args).map((a) => `'${a}'`).join(" ");
   const child = new Deno.Command("script", {
     args: ["-qec", command, "/dev/null"],
     env,
@@ -574,7 +565,7 @@ Deno.test("a source_profile's keys are the base, whatever keys the environment h
   });
   await Deno.writeTextFile(
     cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-    `[base]\n${keys(sts.baseCredentials)}`,
+    `[base]\n${keyLines(sts.baseCredentials)}`,
   );
   await Deno.writeTextFile(
     cli.env.AWS_CONFIG_FILE!,
@@ -593,28 +584,6 @@ Deno.test("a source_profile's keys are the base, whatever keys the environment h
   );
 });
 
-Deno.test("in-process main(): the loop marker lives only while a lookup runs, so the next run works", async () => {
-  const { cliSandbox, SANDBOX_BASE } = await import(
-    "./_helpers/cli_harness.ts"
-  );
-  await using sts = await startLocalSts({ baseCredentials: SANDBOX_BASE });
-  await using box = await cliSandbox();
-  for (const name of ["first", "second"]) {
-    const r = await box.run([
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--role-session-name",
-      name,
-    ]);
-    assertEquals(r.code, 0, r.stderr);
-    assertEquals(Deno.env.get("BRS_CREDENTIAL_LOOKUP"), undefined);
-  }
-  assertEquals(sts.calls.AssumeRole, 2);
-});
-
 const PYTHON_BOTO3 = await _has("/usr/bin/python3", ["-c", "import boto3"]);
 const JS_CHILD =
   new URL("./fixtures/cli/chain_child.ts", import.meta.url).pathname;
@@ -630,28 +599,7 @@ for (const client of ["boto3", "js"] as const) {
     fn: async () => {
       await using sts = await startLocalSts();
       await using cli = await makeCliEnv();
-      await Deno.writeTextFile(
-        cli.env.AWS_SHARED_CREDENTIALS_FILE!,
-        `[default]\n${keys(sts.baseCredentials)}`,
-      );
-      const process = [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        ...CLI_FLAGS,
-        CLI_PATH,
-        "credentials",
-        "--role-arn",
-        ROLE_ARN,
-        "--endpoint-url",
-        sts.url,
-        "--format",
-        "credential-process",
-      ].join(" ");
-      await Deno.writeTextFile(
-        cli.env.AWS_CONFIG_FILE!,
-        `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
-      );
+      await brsAsCredentialProcess(sts, cli);
       const command = client === "boto3"
         ? [
           "/usr/bin/python3",

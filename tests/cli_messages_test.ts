@@ -172,15 +172,15 @@ Deno.test("clear --role-arn and clear --profile remove every entry of the role o
   );
   const env = { ...cli.env, BRS_CONFIG_FILE: `${cli.dir}/profiles.toml` };
   const role = ["--role-arn", ROLE_ARN, "--endpoint-url", sts.url];
-  for (
-    const args of [
-      ["credentials", ...role],
-      ["credentials", ...role, "--role-session-name", "second"],
-      ["credentials", ...role, "--duration-seconds", "1800"],
-      ["credentials", "--profile", "dev"],
-      ["credentials", "--profile", "dev", "--role-session-name", "second"],
-    ]
-  ) assertEquals((await runCli(args, env)).code, 0);
+  // five cache entries, written by five processes at once
+  const runs = await Promise.all([
+    ["credentials", ...role],
+    ["credentials", ...role, "--role-session-name", "second"],
+    ["credentials", ...role, "--duration-seconds", "1800"],
+    ["credentials", "--profile", "dev"],
+    ["credentials", "--profile", "dev", "--role-session-name", "second"],
+  ].map((args) => runCli(args, env)));
+  assertEquals(runs.map((r) => r.code), [0, 0, 0, 0, 0]);
   assertEquals(sts.calls.AssumeRole, 5);
   const cache = `${cli.dir}/cache/brs`;
   const byRole = await runCli(["clear", "--role-arn", ROLE_ARN], env);

@@ -18,6 +18,7 @@ import {
   type STSRefreshableSessionOptions,
 } from "../mod.ts";
 import { type LocalSts, startLocalSts, totp } from "../src/testing/mod.ts";
+import { localStsOptions } from "./_helpers/sessions.ts";
 
 const SECRET = "JBSWY3DPEHPK3PXP";
 const SERIAL = "arn:aws:iam::123456789012:mfa/alice";
@@ -34,21 +35,15 @@ function options(
   sts: LocalSts,
   extra: Partial<STSRefreshableSessionOptions> = {},
 ): STSRefreshableSessionOptions {
-  return {
+  return localStsOptions(sts, {
     assumeRole: {
       RoleArn: ROLE,
       RoleSessionName: "alice",
       SerialNumber: SERIAL,
     },
-    stsClientConfig: {
-      endpoint: sts.url,
-      credentials: sts.baseCredentials,
-      maxAttempts: 1,
-    },
-    region: "us-east-1",
     mfaSession: { durationSeconds: 43_200 },
     ...extra,
-  };
+  });
 }
 
 Deno.test("STSRefreshableSession with mfaSession asks one MFA code for many role refreshes of a role that requires MFA", async () => {

@@ -20,19 +20,10 @@ import {
   type _Middleware,
   _selfHealingMiddleware,
 } from "../src/_self_healing.ts";
-
-const ROLE = "arn:aws:iam::123456789012:role/app";
+import { localStsOptions } from "./_helpers/sessions.ts";
 
 function session(sts: LocalSts): STSRefreshableSession {
-  return new STSRefreshableSession({
-    assumeRole: { RoleArn: ROLE },
-    stsClientConfig: {
-      endpoint: sts.url,
-      credentials: sts.baseCredentials,
-      maxAttempts: 1,
-    },
-    region: "us-east-1",
-  });
+  return new STSRefreshableSession(localStsOptions(sts));
 }
 
 function gci(sts: LocalSts): number {

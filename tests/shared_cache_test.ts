@@ -29,7 +29,11 @@ import {
   totp,
 } from "../src/testing/mod.ts";
 import { assertNoSecrets } from "./_helpers/scan.ts";
-import { ManualClock, recordEvents } from "./_helpers/sessions.ts";
+import {
+  localStsOptions,
+  ManualClock,
+  recordEvents,
+} from "./_helpers/sessions.ts";
 import {
   runSharedCacheWorkers,
   workerFlags,
@@ -41,16 +45,10 @@ function options(
   sts: LocalSts,
   extra: Partial<STSRefreshableSessionOptions> = {},
 ): STSRefreshableSessionOptions {
-  return {
+  return localStsOptions(sts, {
     assumeRole: { RoleArn: ROLE, RoleSessionName: "worker" },
-    stsClientConfig: {
-      endpoint: sts.url,
-      credentials: sts.baseCredentials,
-      maxAttempts: 1,
-    },
-    region: "us-east-1",
     ...extra,
-  };
+  });
 }
 
 /** A session sharing `dir`. */

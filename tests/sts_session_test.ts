@@ -18,7 +18,8 @@ import {
   type STSRefreshableSessionOptions,
   type WarningEventDetail,
 } from "../mod.ts";
-import { type LocalSts, startLocalSts, totp } from "../src/testing/mod.ts";
+import { startLocalSts, totp } from "../src/testing/mod.ts";
+import { localStsOptions as options } from "./_helpers/sessions.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/app";
 
@@ -27,22 +28,6 @@ class SteppedClock {
   offset = 0;
   now = (): number => Date.now();
   monotonic = (): number => performance.now() + this.offset;
-}
-
-function options(
-  sts: LocalSts,
-  extra: Partial<STSRefreshableSessionOptions> = {},
-): STSRefreshableSessionOptions {
-  return {
-    assumeRole: { RoleArn: ROLE },
-    stsClientConfig: {
-      endpoint: sts.url,
-      credentials: sts.baseCredentials,
-      maxAttempts: 1,
-    },
-    region: "us-east-1",
-    ...extra,
-  };
 }
 
 Deno.test("STSRefreshableSession.whoami() returns the assumed role's identity, signed with the assumed key", async () => {

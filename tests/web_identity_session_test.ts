@@ -54,28 +54,6 @@ async function tokenFile(token = mintWebIdentityToken()): Promise<string> {
   return path;
 }
 
-/** Runs `fn` with environment variables set, then restores them. */
-async function withEnv(
-  vars: Record<string, string | undefined>,
-  fn: () => Promise<void>,
-): Promise<void> {
-  const saved = Object.fromEntries(
-    Object.keys(vars).map((k) => [k, Deno.env.get(k)]),
-  );
-  const apply = (v: Record<string, string | undefined>): void => {
-    for (const [k, value] of Object.entries(v)) {
-      if (value === undefined) Deno.env.delete(k);
-      else Deno.env.set(k, value);
-    }
-  };
-  apply(vars);
-  try {
-    await fn();
-  } finally {
-    apply(saved);
-  }
-}
-
 Deno.test("WebIdentityRefreshableSession signs real SDK calls as the assumed role, one STS call for 1000 callers", async () => {
   await using sts = await startLocalSts();
   // A trailing newline (as `echo` writes) is trimmed.
@@ -157,82 +135,6 @@ Deno.test("WebIdentityRefreshableSession calls a token function once per refresh
   assertEquals(calls, 2);
   assert(sawSignal);
   assertEquals(sts.calls.AssumeRoleWithWebIdentity, 2);
-});
-
-Deno.test("WebIdentityRefreshableSession honours AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_SESSION_NAME", async () => {
-  await using sts = await startLocalSts();
-  const file = await tokenFile();
-  try {
-    await withEnv({
-      AWS_ROLE_ARN: "arn:aws:iam::123456789012:role/from-env",
-      AWS_WEB_IDENTITY_TOKEN_FILE: file,
-      AWS_ROLE_SESSION_NAME: "env-session",
-    }, async () => {
-      await using session = new WebIdentityRefreshableSession({
-        stsClientConfig: { endpoint: sts.url },
-        region: "us-east-1",
-      });
-      assertEquals(session.webIdentityTokenFile, file);
-      assertEquals(
-        session.assumeRoleWithWebIdentity.RoleSessionName,
-        "env-session",
-      );
-      const me = await session.whoami();
-      assertEquals(
-        me.Arn,
-        "arn:aws:sts::123456789012:assumed-role/from-env/env-session",
-      );
-      // Options win over the environment.
-      await using named = new WebIdentityRefreshableSession(
-        options(sts, { webIdentityTokenFile: file }),
-      );
-      assertEquals(named.assumeRoleWithWebIdentity.RoleArn, ROLE);
-      assertEquals(named.assumeRoleWithWebIdentity.RoleSessionName, "pod");
-    });
-    await withEnv({
-      AWS_ROLE_ARN: "arn:aws:iam::123456789012:user/not-a-role",
-      AWS_ROLE_SESSION_NAME: "no spaces allowed",
-    }, () => {
-      const error = assertThrows(
-        () => new WebIdentityRefreshableSession({ webIdentityTokenFile: file }),
-        BRSValidationError,
-        "(from the AWS_ROLE_ARN environment variable)",
-      );
-      assertEquals(error.param, "AWS_ROLE_ARN");
-      assertThrows(
-        () =>
-          new WebIdentityRefreshableSession({
-            assumeRoleWithWebIdentity: { RoleArn: ROLE },
-            webIdentityTokenFile: file,
-          }),
-        BRSValidationError,
-        "'assumeRoleWithWebIdentity.RoleSessionName' must be 2-64 characters of letters, digits and +=,.@_-: got \"no spaces allowed\" (from the AWS_ROLE_SESSION_NAME environment variable)",
-      );
-      return Promise.resolve();
-    });
-    await withEnv({
-      AWS_ROLE_ARN: undefined,
-      AWS_WEB_IDENTITY_TOKEN_FILE: undefined,
-    }, () => {
-      assertThrows(
-        () => new WebIdentityRefreshableSession({ webIdentityTokenFile: file }),
-        BRSConfigurationError,
-        "set 'assumeRoleWithWebIdentity.RoleArn' or the AWS_ROLE_ARN environment variable",
-      );
-      const error = assertThrows(
-        () =>
-          new WebIdentityRefreshableSession({
-            assumeRoleWithWebIdentity: { RoleArn: ROLE },
-          }),
-        BRSConfigurationError,
-        "set 'webIdentityTokenFile' or 'webIdentityTokenProvider', or the AWS_WEB_IDENTITY_TOKEN_FILE",
-      );
-      assertEquals(error.param, "webIdentityTokenFile");
-      return Promise.resolve();
-    });
-  } finally {
-    await Deno.remove(file);
-  }
 });
 
 Deno.test("WebIdentityRefreshableSession: a rejected or expired token reaches callers at once as a typed, non-recoverable error", async () => {

@@ -2,7 +2,8 @@
  * Runs the CLI's `main(args)` in-process with its output captured, in a
  * sandbox environment (temporary HOME, XDG dirs, AWS files, fake base
  * credentials, IMDS off). Network use outside 127.0.0.1 is refused by the
- * test's `--allow-net=127.0.0.1,localhost`.
+ * test's `--allow-net=127.0.0.1,localhost`. It changes `Deno.env`, which
+ * test files running in parallel share: only files under `tests/serial/` use it.
  *
  * @module
  */

@@ -13,7 +13,7 @@
  * for a new one each time).
  */
 
-import { _ASSUME_ROLE_KEYS } from "../src/_assume_role_config.ts";
+import { _ASSUME_ROLE_KEYS } from "../../src/_assume_role_config.ts";
 import fc from "fast-check";
 import { assert, assertEquals } from "@std/assert";
 import {
@@ -23,22 +23,25 @@ import {
   createRefreshableSession,
   CustomRefreshableSession,
   STSRefreshableSession,
-} from "../mod.ts";
-import { _splitCommand } from "../src/_split_command.ts";
-import { createMfaTokenSource } from "../src/mfa.ts";
-import { _runTokenCommand, _validateCommandOptions } from "../src/_command.ts";
-import { FileCache } from "../src/file_cache.ts";
+} from "../../mod.ts";
+import { _splitCommand } from "../../src/_split_command.ts";
+import { createMfaTokenSource } from "../../src/mfa.ts";
+import {
+  _runTokenCommand,
+  _validateCommandOptions,
+} from "../../src/_command.ts";
+import { FileCache } from "../../src/file_cache.ts";
 import {
   cliSandbox,
   SANDBOX_BASE,
   STACK_FRAME,
-} from "./_helpers/cli_harness.ts";
-import { assertNoSecrets, withWatchdog } from "./_helpers/scan.ts";
+} from "../_helpers/cli_harness.ts";
+import { assertNoSecrets, withWatchdog } from "../_helpers/scan.ts";
 import {
   HOSTILE_MODES,
   type HostileMode,
   startHostileSts,
-} from "./_helpers/hostile_sts.ts";
+} from "../_helpers/hostile_sts.ts";
 
 const RUNS = Number(
   Deno.env.get("BRS_FUZZ_RUNS") ??
@@ -59,8 +62,8 @@ function count(name: string): void {
   TRIED[name] = (TRIED[name] ?? 0) + 1;
 }
 
-const HERE = new URL(".", import.meta.url).pathname;
-const ECHO_ARG = `${HERE}fixtures/hostile/print_arg.sh`;
+const TESTS = new URL("..", import.meta.url).pathname;
+const ECHO_ARG = `${TESTS}fixtures/hostile/print_arg.sh`;
 
 /** Strings that break naive parsers. */
 const nasty = fc.oneof(

@@ -23,17 +23,17 @@ import {
   GetCallerIdentityCommand,
   STSClient,
 } from "@aws-sdk/client-sts";
-import type { AwsCredentialIdentity } from "../mod.ts";
+import type { AwsCredentialIdentity } from "../../mod.ts";
 import { getSSOTokenFilepath } from "@smithy/shared-ini-file-loader";
-import { debianAwsCli } from "./fixtures/cli/helpers.ts";
-import { IS_ROOT } from "./_helpers/tools.ts";
+import { debianAwsCli } from "../fixtures/cli/helpers.ts";
+import { IS_ROOT } from "../_helpers/tools.ts";
 import {
   type LocalSso,
   type LocalSts,
   startLocalSso,
   startLocalSts,
   writeSsoTokenCache,
-} from "../src/testing/mod.ts";
+} from "../../src/testing/mod.ts";
 
 const ENV_NAMES = [
   "HOME",
@@ -659,14 +659,14 @@ Deno.test("the portal runs with --allow-net=127.0.0.1 and read/write of the temp
   const home = await Deno.makeTempDir({ prefix: "brs-sso-perm-" });
   try {
     const script = new URL(
-      "./_helpers/sso_permissions_probe.ts",
+      "../_helpers/sso_permissions_probe.ts",
       import.meta.url,
     );
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--no-prompt",
-        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+        `--config=${new URL("../../deno.json", import.meta.url).pathname}`,
         "--allow-net=127.0.0.1",
         "--allow-env",
         `--allow-read=${home}`,

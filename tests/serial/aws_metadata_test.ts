@@ -1,7 +1,7 @@
 import { partition } from "@aws-sdk/core/client";
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { join } from "node:path";
-import { BRSValidationError } from "../mod.ts";
+import { BRSValidationError } from "../../mod.ts";
 import {
   _availableProfiles,
   _getAvailablePartitions,
@@ -9,17 +9,14 @@ import {
   _getPartitionForRegion,
   _PARTITION_NON_REGIONAL,
   _PARTITION_REGIONS,
-} from "../src/_aws_metadata.ts";
+} from "../../src/_aws_metadata.ts";
+import { withEnv } from "../_helpers/env.ts";
 
 async function withAwsFiles(
   files: { config?: string; credentials?: string },
   fn: () => Promise<void>,
 ): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "brs-aws-metadata-" });
-  const saved = {
-    AWS_CONFIG_FILE: Deno.env.get("AWS_CONFIG_FILE"),
-    AWS_SHARED_CREDENTIALS_FILE: Deno.env.get("AWS_SHARED_CREDENTIALS_FILE"),
-  };
   try {
     const configPath = join(dir, "config");
     const credentialsPath = join(dir, "credentials");
@@ -29,14 +26,11 @@ async function withAwsFiles(
     if (files.credentials !== undefined) {
       await Deno.writeTextFile(credentialsPath, files.credentials);
     }
-    Deno.env.set("AWS_CONFIG_FILE", configPath);
-    Deno.env.set("AWS_SHARED_CREDENTIALS_FILE", credentialsPath);
-    await fn();
+    await withEnv({
+      AWS_CONFIG_FILE: configPath,
+      AWS_SHARED_CREDENTIALS_FILE: credentialsPath,
+    }, fn);
   } finally {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) Deno.env.delete(name);
-      else Deno.env.set(name, value);
-    }
     await Deno.remove(dir, { recursive: true });
   }
 }
