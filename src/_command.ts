@@ -1,6 +1,7 @@
 /**
- * Private: the only module of `@brs/session` that starts processes (the only
- * caller of `Deno.Command`). It checks MFA commands against an allowlist,
+ * Private: the MFA command runner, the only module of the library that starts
+ * processes (the CLI's `exec` child is started by `src/cli/_exec_child.ts`).
+ * It checks MFA commands against an allowlist by their real file,
  * queries (never requests) the `run` permission, runs the program without a
  * shell with bounded output and a hard timeout, and maps every failure to a
  * {@linkcode BRSConfigurationError} that never carries the command's stdout
@@ -569,43 +570,4 @@ export async function _runTokenCommand(
     );
   }
   return token;
-}
-
-// ---------------------------------------------------------------------------
-// CLI `exec`: starts the user's command with
-// inherited stdio. Kept apart from the MFA runner above on purpose: no
-// allowlist (the user names the command to run), no output capture.
-// ---------------------------------------------------------------------------
-
-/** Options of {@linkcode _spawnExecChild}. */
-export interface _ExecChildOptions {
-  /** The child's environment. */
-  env: Record<string, string>;
-  /** Start from an empty environment instead of the parent's (so variables can be removed). */
-  clearEnv?: boolean;
-}
-
-/**
- * Starts the CLI `exec` child without a shell, stdin/stdout/stderr inherited.
- *
- * @param command The program (looked up on PATH).
- * @param args Its arguments.
- * @param options Environment.
- * @returns The running child.
- * @throws {Deno.errors.NotFound} The program does not exist.
- * @throws {Deno.errors.NotCapable} Without `--allow-run`.
- */
-export function _spawnExecChild(
-  command: string,
-  args: string[],
-  options: _ExecChildOptions,
-): Deno.ChildProcess {
-  return new Deno.Command(command, {
-    args,
-    env: options.env,
-    clearEnv: options.clearEnv ?? false,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
 }

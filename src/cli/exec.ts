@@ -6,7 +6,7 @@
  * @module
  */
 
-import { _spawnExecChild } from "../_command.ts";
+import { _spawnExecChild } from "./_exec_child.ts";
 import { BRSError } from "../errors.ts";
 import { _parseExecArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { _startCredentialServer } from "./_credential_server.ts";
