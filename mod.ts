@@ -80,13 +80,13 @@
 
 export * from "./src/errors.ts";
 export type * from "./src/types.ts";
-export * from "./src/mfa.ts";
-export { ClientCache } from "./src/client_cache.ts";
+export * from "./src/mfa/mfa.ts";
+export { ClientCache } from "./src/cache/client_cache.ts";
 export type {
   ClientCacheOptions,
   ClientCacheRemoveOptions,
   EvictionPolicy,
-} from "./src/client_cache.ts";
+} from "./src/cache/client_cache.ts";
 export {
   client,
   getDefaultSession,
@@ -94,7 +94,7 @@ export {
   setDefaultSession,
 } from "./src/default_session.ts";
 export type { SessionLike } from "./src/default_session.ts";
-export { RefreshableSession } from "./src/refreshable_session.ts";
+export { RefreshableSession } from "./src/engine/refreshable_session.ts";
 export type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
@@ -105,23 +105,23 @@ export type {
   RefreshEventDetail,
   RefreshOptions,
   WarningEventDetail,
-} from "./src/refreshable_session.ts";
-export { getSelfHealingPlugin } from "./src/self_healing_plugin.ts";
-export type { SelfHealingPlugin } from "./src/self_healing_plugin.ts";
-export { STSRefreshableSession } from "./src/sts_session.ts";
-export type { STSRefreshableSessionOptions } from "./src/sts_session.ts";
-export { CustomRefreshableSession } from "./src/custom_session.ts";
+} from "./src/engine/refreshable_session.ts";
+export { getSelfHealingPlugin } from "./src/engine/self_healing_plugin.ts";
+export type { SelfHealingPlugin } from "./src/engine/self_healing_plugin.ts";
+export { STSRefreshableSession } from "./src/sources/sts_session.ts";
+export type { STSRefreshableSessionOptions } from "./src/sources/sts_session.ts";
+export { CustomRefreshableSession } from "./src/sources/custom_session.ts";
 export type {
   CustomCredentialProvider,
   CustomRefreshableSessionOptions,
-} from "./src/custom_session.ts";
+} from "./src/sources/custom_session.ts";
 export { createRefreshableSession } from "./src/create_session.ts";
 export type { CreateRefreshableSessionOptions } from "./src/create_session.ts";
-export { WebIdentityRefreshableSession } from "./src/web_identity_session.ts";
+export { WebIdentityRefreshableSession } from "./src/sources/web_identity_session.ts";
 export type {
   WebIdentityConfig,
   WebIdentityRefreshableSessionOptions,
   WebIdentityTokenProvider,
-} from "./src/web_identity_session.ts";
-export { IoTRefreshableSession } from "./src/iot_session.ts";
-export type { IoTRefreshableSessionOptions } from "./src/iot_session.ts";
+} from "./src/sources/web_identity_session.ts";
+export { IoTRefreshableSession } from "./src/sources/iot_session.ts";
+export type { IoTRefreshableSessionOptions } from "./src/sources/iot_session.ts";

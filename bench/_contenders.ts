@@ -23,7 +23,7 @@ import {
   isIdentityExpired,
   memoizeIdentityProvider,
 } from "@smithy/core";
-import { STSRefreshableSession } from "../src/sts_session.ts";
+import { STSRefreshableSession } from "../src/sources/sts_session.ts";
 import type { LocalSts } from "../src/testing/local_sts.ts";
 import type { Clock } from "../src/types.ts";
 

@@ -10,7 +10,7 @@ import {
   doesIdentityRequireRefresh,
   memoizeIdentityProvider,
 } from "@smithy/core";
-import { CustomRefreshableSession } from "../src/custom_session.ts";
+import { CustomRefreshableSession } from "../src/sources/custom_session.ts";
 import type { LocalSts } from "../src/testing/local_sts.ts";
 import type { Clock } from "../src/types.ts";
 import {

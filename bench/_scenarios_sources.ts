@@ -16,8 +16,8 @@ import {
   isIdentityExpired,
   memoizeIdentityProvider,
 } from "@smithy/core";
-import { STSRefreshableSession } from "../src/sts_session.ts";
-import { WebIdentityRefreshableSession } from "../src/web_identity_session.ts";
+import { STSRefreshableSession } from "../src/sources/sts_session.ts";
+import { WebIdentityRefreshableSession } from "../src/sources/web_identity_session.ts";
 import type { LocalSts } from "../src/testing/local_sts.ts";
 import { startLocalSts, totp } from "../src/testing/mod.ts";
 import { mintWebIdentityToken } from "../src/testing/web_identity_token.ts";

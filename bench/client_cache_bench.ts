@@ -13,7 +13,7 @@
  */
 
 import { ClientCache } from "../mod.ts";
-import { _cacheKey } from "../src/_cache_key.ts";
+import { _cacheKey } from "../src/cache/_client_cache_key.ts";
 
 const SIZES = [10, 1_000, 100_000];
 

@@ -16,7 +16,7 @@ import {
   isIdentityExpired,
   memoizeIdentityProvider,
 } from "@smithy/core";
-import { STSRefreshableSession } from "../src/sts_session.ts";
+import { STSRefreshableSession } from "../src/sources/sts_session.ts";
 import { startLocalSts } from "../src/testing/mod.ts";
 import { REGION, ROLE_ARN } from "./_contenders.ts";
 

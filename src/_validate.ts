@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ClientCache } from "./client_cache.ts";
+import type { ClientCache } from "./cache/client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
 import type { CacheOptions } from "./types.ts";
 

@@ -9,21 +9,21 @@ import { _describeValue } from "./_validate.ts";
 import {
   CustomRefreshableSession,
   type CustomRefreshableSessionOptions,
-} from "./custom_session.ts";
+} from "./sources/custom_session.ts";
 import { BRSValidationError } from "./errors.ts";
-import type { RefreshableSession } from "./refreshable_session.ts";
+import type { RefreshableSession } from "./engine/refreshable_session.ts";
 import {
   STSRefreshableSession,
   type STSRefreshableSessionOptions,
-} from "./sts_session.ts";
+} from "./sources/sts_session.ts";
 import {
   IoTRefreshableSession,
   type IoTRefreshableSessionOptions,
-} from "./iot_session.ts";
+} from "./sources/iot_session.ts";
 import {
   WebIdentityRefreshableSession,
   type WebIdentityRefreshableSessionOptions,
-} from "./web_identity_session.ts";
+} from "./sources/web_identity_session.ts";
 
 /**
  * Options of {@linkcode createRefreshableSession}: a `method` and the options

@@ -18,8 +18,8 @@ import {
   _configKey,
   _identityId,
   _newClient,
-} from "./_cache_key.ts";
-import { ClientCache } from "./client_cache.ts";
+} from "./cache/_client_cache_key.ts";
+import { ClientCache } from "./cache/client_cache.ts";
 import { BRSValidationError } from "./errors.ts";
 import type {
   CacheOptions,

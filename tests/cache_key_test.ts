@@ -4,7 +4,11 @@ import {
   assertMatch,
   assertNotEquals,
 } from "@std/assert";
-import { _cacheKey, _CacheKeyMemo, _mergeConfig } from "../src/_cache_key.ts";
+import {
+  _cacheKey,
+  _CacheKeyMemo,
+  _mergeConfig,
+} from "../src/cache/_client_cache_key.ts";
 
 class FakeClient {
   constructor(readonly config?: object) {}

@@ -20,7 +20,7 @@ import {
   type _FetchResult,
   _Refresher,
   type _RefresherEvent,
-} from "../src/_refresher.ts";
+} from "../src/engine/_refresher.ts";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

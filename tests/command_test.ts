@@ -1,4 +1,4 @@
-// The MFA command runner (src/_command.ts) and the command-string splitter,
+// The MFA command runner (src/mfa/_mfa_runner.ts) and the command-string splitter,
 // exercised with real processes through the public createMfaTokenSource.
 
 import {
@@ -15,9 +15,9 @@ import {
   BRSValidationError,
   createMfaTokenSource,
 } from "../mod.ts";
-import { _splitCommand } from "../src/_split_command.ts";
+import { _splitCommand } from "../src/mfa/_split_command.ts";
 import { HAS_OATHTOOL, NEEDS_OATHTOOL, onPath } from "./_helpers/tools.ts";
-import { _resetMfaRegistryForTesting } from "../src/_mfa_registry.ts";
+import { _resetMfaRegistryForTesting } from "../src/mfa/_mfa_registry.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const FIXTURES = new URL("./fixtures/", import.meta.url);
@@ -623,7 +623,10 @@ Deno.test("only the MFA runner and the exec child module start processes (Deno.C
       offenders.push(path.slice(ROOT.pathname.length));
     }
   }
-  assertEquals(offenders.sort(), ["src/_command.ts", "src/cli/_exec_child.ts"]);
+  assertEquals(offenders.sort(), [
+    "src/mfa/_mfa_runner.ts",
+    "src/cli/_exec_child.ts",
+  ]);
   assertInstanceOf(files, Array);
 });
 

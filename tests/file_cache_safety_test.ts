@@ -5,7 +5,7 @@
  */
 
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { FileCache, type FileCacheEntry } from "../src/file_cache.ts";
+import { FileCache, type FileCacheEntry } from "../src/cache/file_cache.ts";
 import { secretFor } from "./_helpers/cache_worker.ts";
 import { withWatchdog } from "./_helpers/scan.ts";
 import { startLocalSts } from "../src/testing/mod.ts";

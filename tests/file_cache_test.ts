@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { FileCache, type FileCacheEntry } from "../src/file_cache.ts";
+import { FileCache, type FileCacheEntry } from "../src/cache/file_cache.ts";
 
 function entry(
   lifetimeSeconds: number,

@@ -5,8 +5,8 @@
 
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
-import { _isFinalError } from "../src/_final_error.ts";
-import { _isNonRecoverable } from "../src/_refresher.ts";
+import { _isFinalError } from "../src/engine/_final_error.ts";
+import { _isNonRecoverable } from "../src/engine/_refresher.ts";
 
 const PROBE =
   new URL("./fixtures/final_error_probe.ts", import.meta.url).pathname;

@@ -28,7 +28,7 @@ import {
   ROOT,
 } from "./fixtures/cli/helpers.ts";
 import { IS_ROOT } from "./_helpers/tools.ts";
-import { FileCache, type FileCacheEntry } from "../src/file_cache.ts";
+import { FileCache, type FileCacheEntry } from "../src/cache/file_cache.ts";
 import { withWatchdog } from "./_helpers/scan.ts";
 
 /** `nobody`: the other user of the machine. */

@@ -17,7 +17,7 @@ import {
   createMfaTokenSource,
   STSRefreshableSession,
 } from "../mod.ts";
-import { _resetMfaRegistryForTesting } from "../src/_mfa_registry.ts";
+import { _resetMfaRegistryForTesting } from "../src/mfa/_mfa_registry.ts";
 import { totp } from "../src/testing/totp.ts";
 import {
   cmdlineOf,
@@ -326,7 +326,7 @@ Deno.test("control characters of a command, an option key or a serial are escape
 });
 
 Deno.test("_looksLikeSeed() finds base32 and hex seeds, not the words, ARNs and paths of OTP commands", async () => {
-  const { _looksLikeSeed } = await import("../src/_seed_argument.ts");
+  const { _looksLikeSeed } = await import("../src/mfa/_seed_argument.ts");
   for (
     const seed of [
       SEED,

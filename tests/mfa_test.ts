@@ -20,7 +20,7 @@ import {
 import {
   _resetMfaRegistryForTesting,
   _setRegistryClockForTesting,
-} from "../src/_mfa_registry.ts";
+} from "../src/mfa/_mfa_registry.ts";
 import { totp } from "../src/testing/totp.ts";
 import { HAS_OATHTOOL, NEEDS_OATHTOOL } from "./_helpers/tools.ts";
 

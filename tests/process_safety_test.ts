@@ -7,7 +7,7 @@
 
 import { assertEquals } from "@std/assert";
 import { BRSConfigurationError } from "../mod.ts";
-import { createMfaTokenSource } from "../src/mfa.ts";
+import { createMfaTokenSource } from "../src/mfa/mfa.ts";
 import { rejectsWith, withWatchdog } from "./_helpers/scan.ts";
 
 const HOSTILE = new URL("./fixtures/hostile/", import.meta.url).pathname;

@@ -12,7 +12,7 @@ import {
   _Refresher,
   type _RefresherEvent,
   type _RefresherOptions,
-} from "../src/_refresher.ts";
+} from "../src/engine/_refresher.ts";
 import {
   BRSConfigurationError,
   BRSError,

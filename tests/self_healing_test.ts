@@ -19,7 +19,7 @@ import { type LocalSts, startLocalSts } from "../src/testing/mod.ts";
 import {
   type _Middleware,
   _selfHealingMiddleware,
-} from "../src/_self_healing.ts";
+} from "../src/engine/_self_healing.ts";
 import { localStsOptions } from "./_helpers/sessions.ts";
 
 function session(sts: LocalSts): STSRefreshableSession {

@@ -13,12 +13,12 @@ import {
   _checkAllowedCommand,
   _runTokenCommand,
   _validateCommandOptions,
-} from "../_command.ts";
-import { _STEP_MS } from "../_mfa_registry.ts";
+} from "../mfa/_mfa_runner.ts";
+import { _STEP_MS } from "../mfa/_mfa_registry.ts";
 import { _controlEscape } from "../_redact.ts";
-import { _seedArgumentWarning } from "../_seed_argument.ts";
-import { _splitCommand } from "../_split_command.ts";
-import type { MfaTokenFunction } from "../mfa.ts";
+import { _seedArgumentWarning } from "../mfa/_seed_argument.ts";
+import { _splitCommand } from "../mfa/_split_command.ts";
+import type { MfaTokenFunction } from "../mfa/mfa.ts";
 import { _err } from "./_output.ts";
 
 /** Options of {@linkcode _mfaCommandProvider}. */

@@ -10,10 +10,10 @@
  * @module
  */
 
-import type { AwsCredentialIdentity } from "../refreshable_session.ts";
+import type { AwsCredentialIdentity } from "../engine/refreshable_session.ts";
 import { BRSError, BRSRefreshError } from "../errors.ts";
-import type { FileCache } from "../file_cache.ts";
-import { createMfaTokenSource, type MfaTokenSource } from "../mfa.ts";
+import type { FileCache } from "../cache/file_cache.ts";
+import { createMfaTokenSource, type MfaTokenSource } from "../mfa/mfa.ts";
 import { _mfaCommandProvider } from "./_mfa_command.ts";
 import type { TemporaryCredentials } from "../types.ts";
 import { _err, _registerSecret } from "./_output.ts";
@@ -125,7 +125,7 @@ export class _MfaSessionSource {
   async #fetch(): Promise<TemporaryCredentials> {
     const o = this.#options;
     const [{ STSClient }, { _getSessionToken, _isMfaRejection }] = await Promise
-      .all([import("@aws-sdk/client-sts"), import("../_mfa_session.ts")]);
+      .all([import("@aws-sdk/client-sts"), import("../mfa/_mfa_session.ts")]);
     const controller = new AbortController();
     const code = this.#codes !== undefined
       ? await this.#codes(o.serialNumber, controller.signal)

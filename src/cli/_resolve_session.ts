@@ -14,11 +14,11 @@
 
 import { _controlEscape } from "../_redact.ts";
 import { BRSConfigurationError, BRSRefreshError } from "../errors.ts";
-import { FileCache } from "../file_cache.ts";
+import { FileCache } from "../cache/file_cache.ts";
 import { _READ_CAPS } from "../_read_bounded.ts";
-import { _keyIdHint } from "../_key_id.ts";
+import { _keyIdHint } from "../engine/_key_id.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
-import type { AwsCredentialIdentity } from "../refreshable_session.ts";
+import type { AwsCredentialIdentity } from "../engine/refreshable_session.ts";
 import type { _SessionFlags } from "./_args.ts";
 import { _err, _registerSecret } from "./_output.ts";
 import { _allowedCommands } from "./_allowed_commands.ts";
@@ -554,7 +554,7 @@ export class _CredentialSource {
       }
       case "web-identity": {
         const { WebIdentityRefreshableSession } = await import(
-          "../web_identity_session.ts"
+          "../sources/web_identity_session.ts"
         );
         const session = new WebIdentityRefreshableSession({
           assumeRoleWithWebIdentity: {
@@ -668,7 +668,7 @@ export class _CredentialSource {
     let previous = leafProvider;
     const { STSRefreshableSession } = plan.hops.length === 0
       ? { STSRefreshableSession: undefined }
-      : await import("../sts_session.ts");
+      : await import("../sources/sts_session.ts");
     for (const [i, hop] of plan.hops.entries()) {
       const assumeRole: Record<string, unknown> = {
         RoleArn: hop.roleArn,
@@ -757,7 +757,7 @@ export class _CredentialSource {
   async identity(): Promise<Identity> {
     const credentials = await this.get();
     const { STSClient } = await import("@aws-sdk/client-sts");
-    const { _callerIdentity } = await import("../_caller_identity.ts");
+    const { _callerIdentity } = await import("../engine/_caller_identity.ts");
     const sts = _lastSts(this.#plan);
     const client = new STSClient({
       region: sts.region,
@@ -832,7 +832,7 @@ export async function _openCredentialSource(
     // Checks the command (allowlist, no shell syntax) on every path, also
     // when the cache is warm and the command will not run. The MFA module
     // is loaded only for a profile that has an MFA command.
-    const { createMfaTokenSource } = await import("../mfa.ts");
+    const { createMfaTokenSource } = await import("../mfa/mfa.ts");
     createMfaTokenSource(hop.mfaCommand, {
       allowedCommands: _allowedCommands(hop.allowedCommands),
     });

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { FileCache } from "../file_cache.ts";
+import { FileCache } from "../cache/file_cache.ts";
 import { _parseClearArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";

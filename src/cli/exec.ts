@@ -18,7 +18,7 @@ import {
   _openCredentialSource,
 } from "./_resolve_session.ts";
 import { _childEnvironment } from "./_child_env.ts";
-import { FileCache } from "../file_cache.ts";
+import { FileCache } from "../cache/file_cache.ts";
 
 const _HELP = `Usage: brs exec [--server] [session flags] -- COMMAND [ARGS...]
 

@@ -7,7 +7,7 @@
 import { _parseWhoamiArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
-import { _keyIdHint } from "../_key_id.ts";
+import { _keyIdHint } from "../engine/_key_id.ts";
 import { _openCredentialSource } from "./_resolve_session.ts";
 
 const _HELP = `Usage: brs whoami [--format json|text] [session flags]

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { FileCache, type FileCacheEntry } from "../../src/file_cache.ts";
+import { FileCache, type FileCacheEntry } from "../../src/cache/file_cache.ts";
 
 /** The secret key the workers pair with an access key (so a torn file shows). */
 export function secretFor(accessKey: string): string {

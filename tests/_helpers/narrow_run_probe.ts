@@ -6,7 +6,7 @@
  */
 
 import { BRSConfigurationError } from "../../src/errors.ts";
-import { createMfaTokenSource } from "../../src/mfa.ts";
+import { createMfaTokenSource } from "../../src/mfa/mfa.ts";
 
 if (import.meta.main) {
   const [path, pidFile] = Deno.args;

@@ -9,7 +9,7 @@ import {
   _getPartitionForRegion,
   _PARTITION_NON_REGIONAL,
   _PARTITION_REGIONS,
-} from "../../src/_aws_metadata.ts";
+} from "../../src/engine/_aws_metadata.ts";
 import { withEnv } from "../_helpers/env.ts";
 
 async function withAwsFiles(

@@ -13,7 +13,7 @@
  * for a new one each time).
  */
 
-import { _ASSUME_ROLE_KEYS } from "../../src/_assume_role_config.ts";
+import { _ASSUME_ROLE_KEYS } from "../../src/sources/_assume_role_config.ts";
 import fc from "fast-check";
 import { assert, assertEquals } from "@std/assert";
 import {
@@ -24,13 +24,13 @@ import {
   CustomRefreshableSession,
   STSRefreshableSession,
 } from "../../mod.ts";
-import { _splitCommand } from "../../src/_split_command.ts";
-import { createMfaTokenSource } from "../../src/mfa.ts";
+import { _splitCommand } from "../../src/mfa/_split_command.ts";
+import { createMfaTokenSource } from "../../src/mfa/mfa.ts";
 import {
   _runTokenCommand,
   _validateCommandOptions,
-} from "../../src/_command.ts";
-import { FileCache } from "../../src/file_cache.ts";
+} from "../../src/mfa/_mfa_runner.ts";
+import { FileCache } from "../../src/cache/file_cache.ts";
 import {
   cliSandbox,
   SANDBOX_BASE,

@@ -11,12 +11,15 @@ import {
   GetSessionTokenCommand,
   type GetSessionTokenCommandOutput,
 } from "@aws-sdk/client-sts";
-import { _errorCode, type _FetchResult } from "./_refresher.ts";
-import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
-import { _describeValue } from "./_validate.ts";
-import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
-import { RefreshableSession } from "./refreshable_session.ts";
-import type { Clock, MfaSessionOptions } from "./types.ts";
+import { _errorCode, type _FetchResult } from "../engine/_refresher.ts";
+import {
+  _mapStsCredentials,
+  _sendWithDateHeader,
+} from "../sources/_sts_call.ts";
+import { _describeValue } from "../_validate.ts";
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
+import { RefreshableSession } from "../engine/refreshable_session.ts";
+import type { Clock, MfaSessionOptions } from "../types.ts";
 
 /**
  * Validates the `mfaSession` option against the MFA settings.

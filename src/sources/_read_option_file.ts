@@ -8,8 +8,8 @@
  * @module
  */
 
-import { BRSConfigurationError } from "./errors.ts";
-import { _readBounded } from "./_read_bounded.ts";
+import { BRSConfigurationError } from "../errors.ts";
+import { _readBounded } from "../_read_bounded.ts";
 
 /**
  * Reads the file `path` given by option `param`.

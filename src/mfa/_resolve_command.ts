@@ -19,9 +19,9 @@
  * @module
  */
 
-import { _controlEscape } from "./_redact.ts";
+import { _controlEscape } from "../_redact.ts";
 import { _ownUid } from "./_secret_file.ts";
-import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 
 /**
  * The OTP tools allowed without configuration.

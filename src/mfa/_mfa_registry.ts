@@ -8,7 +8,7 @@
  * @module
  */
 
-import { BRSConfigurationError } from "./errors.ts";
+import { BRSConfigurationError } from "../errors.ts";
 
 /** Length of a TOTP step (RFC 6238 default, what AWS uses). */
 export const _STEP_MS = 30_000;

@@ -26,9 +26,9 @@
  * @module
  */
 
-import { _describeValue } from "./_validate.ts";
+import { _describeValue } from "../_validate.ts";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
-import { BRSValidationError } from "./errors.ts";
+import { BRSValidationError } from "../errors.ts";
 
 /**
  * The regions of each AWS partition, from the AWS SDK's partition data

@@ -16,14 +16,14 @@ import {
   _DEFAULT_ROLE_SESSION_NAME,
   _validateAssumeRoleConfig,
 } from "./_assume_role_config.ts";
-import { _errorCode, type _FetchResult } from "./_refresher.ts";
+import { _errorCode, type _FetchResult } from "../engine/_refresher.ts";
 import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
-import { _readEnv } from "./_env.ts";
+import { _readEnv } from "../_env.ts";
 import {
   _checkOptionalObject,
   _describeValue,
   _typeName,
-} from "./_validate.ts";
+} from "../_validate.ts";
 import {
   _callTokenProvider,
   _readTokenFile,
@@ -33,18 +33,18 @@ import {
   BRSConfigurationError,
   BRSRefreshError,
   BRSValidationError,
-} from "./errors.ts";
+} from "../errors.ts";
 import {
   RefreshableSession,
   type RefreshableSessionOptions,
-} from "./refreshable_session.ts";
-import type { Clock, SharedCacheOptions, STSClientConfig } from "./types.ts";
+} from "../engine/refreshable_session.ts";
+import type { Clock, SharedCacheOptions, STSClientConfig } from "../types.ts";
 import {
   _endpointName,
   _flatRequest,
   _SharedCache,
   _validateSharedCache,
-} from "./_shared_cache.ts";
+} from "../cache/_shared_cache.ts";
 
 /**
  * The AssumeRoleWithWebIdentity request of a

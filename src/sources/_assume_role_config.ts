@@ -6,10 +6,10 @@
  * @module
  */
 
-import { _controlEscape } from "./_redact.ts";
-import { _describeValue } from "./_validate.ts";
-import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
-import type { AssumeRoleConfig } from "./types.ts";
+import { _controlEscape } from "../_redact.ts";
+import { _describeValue } from "../_validate.ts";
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
+import type { AssumeRoleConfig } from "../types.ts";
 
 /** The keys an `AssumeRoleConfig` may have. */
 export const _ASSUME_ROLE_KEYS: readonly string[] = Object.freeze([

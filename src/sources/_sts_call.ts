@@ -1,14 +1,14 @@
 /**
  * Private helpers shared by the sessions that call STS: send a command and
- * keep the reply's `Date` header (rule 7: lifetime is measured against the
- * server's clock), then check and map the `Credentials` of the reply.
+ * keep the reply's `Date` header (a lifetime is measured against the
+ * server's clock: guide/refresh.md, "The Date header"), then check and map the `Credentials` of the reply.
  *
  * @module
  */
 
-import { type _FetchResult, _MAX_DATE_SKEW_MS } from "./_refresher.ts";
-import { _isMalformedReply, _sanitizeError } from "./_redact.ts";
-import { BRSError, BRSRefreshError } from "./errors.ts";
+import { type _FetchResult, _MAX_DATE_SKEW_MS } from "../engine/_refresher.ts";
+import { _isMalformedReply, _sanitizeError } from "../_redact.ts";
+import { BRSError, BRSRefreshError } from "../errors.ts";
 
 /** How far an Expiration may lie beyond the requested duration before it is capped. */
 const _EXPIRATION_SLACK_MS = 300_000;

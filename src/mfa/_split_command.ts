@@ -7,7 +7,7 @@
  * @module
  */
 
-import { BRSValidationError } from "./errors.ts";
+import { BRSValidationError } from "../errors.ts";
 
 /** Shell operators refused outside quotes, longest first so the message names the one written. */
 const _OPERATORS = [

@@ -6,20 +6,20 @@
  * @module
  */
 
-import { _controlEscape } from "./_redact.ts";
-import { _typeName } from "./_validate.ts";
+import { _controlEscape } from "../_redact.ts";
+import { _typeName } from "../_validate.ts";
 import {
   _checkAllowedCommand,
   _runTokenCommand,
   _validateCommandOptions,
-} from "./_command.ts";
+} from "./_mfa_runner.ts";
 import { _obtainMfaCode } from "./_mfa_registry.ts";
 import { _splitCommand } from "./_split_command.ts";
 import {
   BRSConfigurationError,
   BRSError,
   BRSValidationError,
-} from "./errors.ts";
+} from "../errors.ts";
 
 /**
  * A function that returns the current MFA code of the device `serial`. It

@@ -20,29 +20,29 @@ import {
   _identityId,
   _mergeConfig,
   _newClient,
-} from "./_cache_key.ts";
+} from "../cache/_client_cache_key.ts";
 import { _keyIdSuffix } from "./_key_id.ts";
-import { _redactSecrets } from "./_redact.ts";
+import { _redactSecrets } from "../_redact.ts";
 import {
   _applyCacheOptions,
   _describeValue,
   _splitResourceOptions,
   _validateCacheOptions,
-} from "./_validate.ts";
+} from "../_validate.ts";
 import {
   type _CredentialSnapshot,
   type _FetchResult,
   _Refresher,
   type _RefresherEvent,
 } from "./_refresher.ts";
-import { ClientCache } from "./client_cache.ts";
+import { ClientCache } from "../cache/client_cache.ts";
 import {
   _applySelfHealing,
   type _Healer,
   _registerHealer,
 } from "./_self_healing.ts";
-import { _readEnv } from "./_env.ts";
-import { BRSError, BRSValidationError } from "./errors.ts";
+import { _readEnv } from "../_env.ts";
+import { BRSError, BRSValidationError } from "../errors.ts";
 import type {
   AvailableRegionsOptions,
   CacheOptions,
@@ -54,7 +54,7 @@ import type {
   ResourceOptions,
   ResourceWrapper,
   TemporaryCredentials,
-} from "./types.ts";
+} from "../types.ts";
 
 /**
  * The AWS SDK's credential identity (`AwsCredentialIdentity` of

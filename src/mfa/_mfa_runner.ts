@@ -10,15 +10,15 @@
  * @module
  */
 
-import { _controlEscape } from "./_redact.ts";
+import { _controlEscape } from "../_redact.ts";
 import {
   _checkAllowedName,
   _resolveCommand,
   type _ResolvedCommand,
 } from "./_resolve_command.ts";
 import { _readSecretFile } from "./_secret_file.ts";
-import { _typeName } from "./_validate.ts";
-import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
+import { _typeName } from "../_validate.ts";
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 
 export { _BUILTIN_ALLOWED_COMMANDS } from "./_resolve_command.ts";
 
@@ -224,7 +224,7 @@ const _IS_WINDOWS = Deno.build.os === "windows";
 
 /**
  * Checks a program against the allowlist as given, before anything is looked
- * up (see `src/_resolve_command.ts` for the rules): what could never be
+ * up (see `src/mfa/_resolve_command.ts` for the rules): what could never be
  * allowed is refused at once. {@linkcode _runTokenCommand} checks the real
  * file again before it runs.
  *

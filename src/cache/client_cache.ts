@@ -6,13 +6,13 @@
  * @module
  */
 
-import { _describeValue } from "./_validate.ts";
+import { _describeValue } from "../_validate.ts";
 import {
   BRSValidationError,
   ClientCacheError,
   ClientCacheExistsError,
   ClientCacheNotFoundError,
-} from "./errors.ts";
+} from "../errors.ts";
 
 /**
  * The eviction policies of a {@linkcode ClientCache}: `"LRU"` evicts the least

@@ -21,10 +21,10 @@ import {
   type FileCacheEntry,
   type FileCacheResult,
 } from "./file_cache.ts";
-import type { _FetchResult } from "./_refresher.ts";
-import { _describeValue } from "./_validate.ts";
-import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
-import type { SharedCacheOptions } from "./types.ts";
+import type { _FetchResult } from "../engine/_refresher.ts";
+import { _describeValue } from "../_validate.ts";
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
+import type { SharedCacheOptions } from "../types.ts";
 
 const _SHARED_KEYS = ["directory", "key"];
 

@@ -5,8 +5,8 @@
  * @module
  */
 
-import { BRSValidationError } from "./errors.ts";
-import { _describeValue } from "./_validate.ts";
+import { BRSValidationError } from "../errors.ts";
+import { _describeValue } from "../_validate.ts";
 import {
   _healerOf,
   type _Middleware,

@@ -10,11 +10,14 @@ import {
   GetCallerIdentityCommand,
   type GetCallerIdentityCommandOutput,
 } from "@aws-sdk/client-sts";
-import { _isMalformedReply, _sanitizeError } from "./_redact.ts";
+import { _isMalformedReply, _sanitizeError } from "../_redact.ts";
 import { _errorCode } from "./_refresher.ts";
-import { _sendWithDateHeader, type _StsCallFacts } from "./_sts_call.ts";
-import { BRSError, BRSIdentityError } from "./errors.ts";
-import type { Identity } from "./types.ts";
+import {
+  _sendWithDateHeader,
+  type _StsCallFacts,
+} from "../sources/_sts_call.ts";
+import { BRSError, BRSIdentityError } from "../errors.ts";
+import type { Identity } from "../types.ts";
 
 /**
  * Maps a failed `GetCallerIdentity` call (`whoami`) to a

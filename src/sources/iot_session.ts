@@ -12,14 +12,14 @@ import {
   _loadPem,
   _mutualTlsClient,
 } from "./_iot_tls.ts";
-import type { _FetchResult } from "./_refresher.ts";
-import { _checkOptionalObject, _describeValue } from "./_validate.ts";
-import { BRSRefreshError, BRSValidationError } from "./errors.ts";
+import type { _FetchResult } from "../engine/_refresher.ts";
+import { _checkOptionalObject, _describeValue } from "../_validate.ts";
+import { BRSRefreshError, BRSValidationError } from "../errors.ts";
 import {
   RefreshableSession,
   type RefreshableSessionOptions,
-} from "./refreshable_session.ts";
-import type { STSClientConfig } from "./types.ts";
+} from "../engine/refreshable_session.ts";
+import type { STSClientConfig } from "../types.ts";
 
 /**
  * Options of an {@linkcode IoTRefreshableSession}.

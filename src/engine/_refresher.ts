@@ -31,7 +31,8 @@
  * - Every attempt is bounded by `attemptTimeout` (default 60 s): its signal
  *   is aborted and the attempt fails, so waiters never hang forever. That
  *   timer is not unref'd (someone may be waiting); the background timer is.
- * - Two clocks (rule 7). The engine keeps its own time `E`, in
+ * - Two clocks (guide/refresh.md, "Time: two clocks"). The engine keeps its
+ *   own time `E`, in
  *   milliseconds: `E = e0 + max(m - m0, w - w0)`, where `m` is the
  *   monotonic clock, `w` the wall clock, and `(e0, m0, w0)` the readings at
  *   the last fetch. Every deadline is a point on `E`, so it holds on both
@@ -80,10 +81,10 @@ import {
   BRSError,
   BRSRefreshError,
   BRSValidationError,
-} from "./errors.ts";
-import type { Clock, RefreshReason } from "./types.ts";
-import { _describeValue } from "./_validate.ts";
-import { _controlEscape, _sanitizeError } from "./_redact.ts";
+} from "../errors.ts";
+import type { Clock, RefreshReason } from "../types.ts";
+import { _describeValue } from "../_validate.ts";
+import { _controlEscape, _sanitizeError } from "../_redact.ts";
 import {
   _isBadSignature,
   _isFinalError,
@@ -875,7 +876,8 @@ export class _Refresher {
   }
 
   /**
-   * The server's time of a reply: its `Date` (rule 7), else the local wall
+   * The server's time of a reply: its `Date` (a lifetime is measured on the
+   * server's clock: guide/refresh.md, "The Date header"), else the local wall
    * clock; a `warning` when a `Date` header was expected but is absent,
    * unparseable or more than a day off (once per kind of problem in a row).
    */

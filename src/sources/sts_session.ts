@@ -5,7 +5,7 @@
  * @module
  */
 
-import { _checkOptionalObject } from "./_validate.ts";
+import { _checkOptionalObject } from "../_validate.ts";
 import {
   AssumeRoleCommand,
   type AssumeRoleCommandInput,
@@ -16,40 +16,40 @@ import {
   _checkMfaSettings,
   _validateAssumeRoleConfig,
 } from "./_assume_role_config.ts";
-import { _redactSecrets } from "./_redact.ts";
-import { _seedArgumentWarning } from "./_seed_argument.ts";
-import type { _FetchResult } from "./_refresher.ts";
-import { BRSRefreshError } from "./errors.ts";
+import { _redactSecrets } from "../_redact.ts";
+import { _seedArgumentWarning } from "../mfa/_seed_argument.ts";
+import type { _FetchResult } from "../engine/_refresher.ts";
+import { BRSRefreshError } from "../errors.ts";
 import { _mapStsCredentials, _sendWithDateHeader } from "./_sts_call.ts";
 import {
   createMfaTokenSource,
   type MfaTokenProvider,
   type MfaTokenProviderOptions,
   type MfaTokenSource,
-} from "./mfa.ts";
+} from "../mfa/mfa.ts";
 import {
   RefreshableSession,
   type RefreshableSessionOptions,
-} from "./refreshable_session.ts";
+} from "../engine/refreshable_session.ts";
 import type {
   AssumeRoleConfig,
   Clock,
   MfaSessionOptions,
   STSClientConfig,
-} from "./types.ts";
+} from "../types.ts";
 import {
   _getSessionToken,
   _isMfaRejection,
   _MfaSession,
   _validateMfaSession,
-} from "./_mfa_session.ts";
+} from "../mfa/_mfa_session.ts";
 import {
   _endpointName,
   _flatRequest,
   _SharedCache,
   _validateSharedCache,
-} from "./_shared_cache.ts";
-import type { SharedCacheOptions } from "./types.ts";
+} from "../cache/_shared_cache.ts";
+import type { SharedCacheOptions } from "../types.ts";
 
 /**
  * Options of an {@linkcode STSRefreshableSession}: the AssumeRole request, the
@@ -432,7 +432,9 @@ export class STSRefreshableSession extends RefreshableSession {
   }
 
   /**
-   * Runs `call` with an MFA code (rule 9): a static `TokenCode` at most once,
+   * Runs `call` with an MFA code (a TOTP code is good once per 30 s step and
+   * is never sent twice for a serial: guide/mfa.md): a static `TokenCode` at
+   * most once,
    * or a fresh code from the provider, asked once more after a rejection.
    */
   async #withMfa(
@@ -442,7 +444,7 @@ export class STSRefreshableSession extends RefreshableSession {
     const serial = this.assumeRole.SerialNumber;
     if (this.#mfaSource === undefined || serial === undefined) {
       const code = serial === undefined ? undefined : this.assumeRole.TokenCode;
-      // Rule 9: a code STS has seen (accepted or rejected) is never sent again.
+      // A code STS has seen (accepted or rejected) is never sent again.
       if (code !== undefined && code === this.#usedTokenCode) {
         throw new BRSRefreshError(
           `Cannot refresh credentials as 'assumeRole.TokenCode' was already used for '${serial}' and an MFA code is good once: set a new 'assumeRole.TokenCode' and call refresh({ force: true })`,

@@ -6,14 +6,14 @@
  * @module
  */
 
-import { BRSConfigurationError } from "./errors.ts";
-import type { TemporaryCredentials } from "./types.ts";
-import { _READ_CAPS, _readBounded } from "./_read_bounded.ts";
+import { BRSConfigurationError } from "../errors.ts";
+import type { TemporaryCredentials } from "../types.ts";
+import { _READ_CAPS, _readBounded } from "../_read_bounded.ts";
 import {
   _ensurePrivateDirectory,
   _knownUid,
   _writePrivateFile,
-} from "./_private_dir.ts";
+} from "../_private_dir.ts";
 
 /** Options of a {@linkcode FileCache}. */
 export interface FileCacheOptions {

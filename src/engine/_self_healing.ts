@@ -11,9 +11,9 @@
  * @module
  */
 
-import { BRSError } from "./errors.ts";
+import { BRSError } from "../errors.ts";
 import { _keyIdHint } from "./_key_id.ts";
-import { _sanitizeError } from "./_redact.ts";
+import { _sanitizeError } from "../_redact.ts";
 
 /** What the middleware needs from a session. */
 export interface _Healer {

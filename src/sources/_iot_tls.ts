@@ -8,9 +8,9 @@
  */
 
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { BRSConfigurationError } from "./errors.ts";
+import { BRSConfigurationError } from "../errors.ts";
 import { _readOptionFile } from "./_read_option_file.ts";
-import { _READ_CAPS } from "./_read_bounded.ts";
+import { _READ_CAPS } from "../_read_bounded.ts";
 
 /** Tells whether a value is PEM text rather than a file path. */
 export function _isPem(value: string): boolean {

@@ -33,7 +33,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { _isSecretKeyName } from "./_redact.ts";
+import { _isSecretKeyName } from "../_redact.ts";
 
 /** A class (or abstract class) whose instances are cached. */
 type _AnyClass = abstract new (...args: never[]) => unknown;

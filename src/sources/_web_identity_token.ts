@@ -6,10 +6,10 @@
  * @module
  */
 
-import { _typeName } from "./_validate.ts";
-import { BRSConfigurationError, BRSValidationError } from "./errors.ts";
+import { _typeName } from "../_validate.ts";
+import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 import { _readOptionFile } from "./_read_option_file.ts";
-import { _READ_CAPS } from "./_read_bounded.ts";
+import { _READ_CAPS } from "../_read_bounded.ts";
 
 /** STS refuses a `WebIdentityToken` longer than this. */
 export const _MAX_TOKEN_LENGTH = 20_000;

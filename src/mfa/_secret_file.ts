@@ -9,8 +9,8 @@
  * @module
  */
 
-import { _controlEscape } from "./_redact.ts";
-import { BRSConfigurationError } from "./errors.ts";
+import { _controlEscape } from "../_redact.ts";
+import { BRSConfigurationError } from "../errors.ts";
 
 /** The largest secret file read, in bytes. */
 export const _SECRET_FILE_LIMIT = 4096;

@@ -5,15 +5,15 @@
  * @module
  */
 
-import { _checkOptionalObject, _typeName } from "./_validate.ts";
-import type { _FetchResult } from "./_refresher.ts";
-import { BRSValidationError } from "./errors.ts";
+import { _checkOptionalObject, _typeName } from "../_validate.ts";
+import type { _FetchResult } from "../engine/_refresher.ts";
+import { BRSValidationError } from "../errors.ts";
 import {
   type AwsCredentialIdentity,
   RefreshableSession,
   type RefreshableSessionOptions,
-} from "./refreshable_session.ts";
-import type { STSClientConfig, TemporaryCredentials } from "./types.ts";
+} from "../engine/refreshable_session.ts";
+import type { STSClientConfig, TemporaryCredentials } from "../types.ts";
 
 /**
  * A function that returns new credentials: {@linkcode TemporaryCredentials}
