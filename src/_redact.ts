@@ -150,6 +150,7 @@ export function _isMalformedReply(error: unknown): boolean {
  * printed (C0, DEL, C1, the line and paragraph separators, bidirectional
  * overrides and isolates).
  */
+// deno-lint-ignore no-control-regex
 const _CONTROL_RE = new RegExp(
   "[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069]",
   "g",

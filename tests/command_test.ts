@@ -624,8 +624,8 @@ Deno.test("only the MFA runner and the exec child module start processes (Deno.C
     }
   }
   assertEquals(offenders.sort(), [
-    "src/mfa/_mfa_runner.ts",
     "src/cli/_exec_child.ts",
+    "src/mfa/_mfa_runner.ts",
   ]);
   assertInstanceOf(files, Array);
 });
