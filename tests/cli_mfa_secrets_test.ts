@@ -182,6 +182,9 @@ Deno.test("brs warns in one line, without the value, when the MFA command carrie
   assertEquals(refused.code, 2, refused.stderr);
   assertStringIncludes(refused.stderr, "mode 0644");
   assertStringIncludes(refused.stderr, `chmod 600 '${open}'`);
+  // named as the user wrote it, not as the library option
+  assertStringIncludes(refused.stderr, "mfa_stdin_file (--mfa-stdin-file)");
+  assertFalse(refused.stderr.includes("mfaTokenProviderOptions"));
   assertFalse(refused.stderr.includes(SEED));
   assertEquals(refused.stderr.trim().split("\n").length, 1, refused.stderr);
   assertEquals(sts.calls.AssumeRole ?? 0, callsBefore);

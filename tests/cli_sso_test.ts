@@ -128,6 +128,41 @@ Deno.test("an SSO profile works as the target and as the source of a role, from 
   assertStringIncludes(expired.stderr, "aws sso login --profile sso-dev");
 });
 
+Deno.test("whoami of an SSO profile calls the STS endpoint of that profile or of --endpoint-url, never the endpoint_url of [default]", async () => {
+  await using sts = await startLocalSts();
+  // [default] points elsewhere: the AWS SDK reads its endpoint_url for any
+  // client not told otherwise
+  await using decoy = await startLocalSts();
+  await using sso = await startLocalSso({
+    sts,
+    accounts: { [ACCOUNT]: [SSO_ROLE] },
+  });
+  const { cli, env } = await ssoEnv(sts.url, sso.url, sso.startUrl);
+  await using _cli = cli;
+  delete env.AWS_ENDPOINT_URL_STS;
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[default]\nregion = us-east-1\nendpoint_url = ${decoy.url}\n\n` +
+      `[profile sso-dev]\nsso_session = my-sso\nsso_account_id = ${ACCOUNT}\nsso_role_name = ${SSO_ROLE}\nendpoint_url = ${sts.url}\n\n` +
+      `[profile sso-flag]\nsso_session = my-sso\nsso_account_id = ${ACCOUNT}\nsso_role_name = ${SSO_ROLE}\n\n` +
+      `[sso-session my-sso]\nsso_start_url = ${sso.startUrl}\nsso_region = us-east-1\n`,
+  );
+  await sso.login({ home: cli.dir, sessionName: "my-sso" });
+  const own = await runCli(["whoami", "--profile", "sso-dev", "--json"], env);
+  assertEquals(own.code, 0, own.stderr);
+  assertStringIncludes(
+    JSON.parse(own.stdout).Arn,
+    `assumed-role/AWSReservedSSO_${SSO_ROLE}_`,
+  );
+  const flag = await runCli(
+    ["whoami", "--profile", "sso-flag", "--endpoint-url", sts.url, "--json"],
+    env,
+  );
+  assertEquals(flag.code, 0, flag.stderr);
+  assertEquals(sts.calls.GetCallerIdentity, 2);
+  assertEquals(decoy.calls.total, 0, "no call to [default]'s endpoint_url");
+});
+
 const MISSING: Record<ChildClient, string | undefined> = {
   aws: AWS ? undefined : "Debian's awscli is not installed",
   boto3: PYTHON ? undefined : "/usr/bin/python3 has no boto3 (python3-boto3)",

@@ -8,7 +8,10 @@
  * @module
  */
 
-import { assert, assertEquals } from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { startLocalSts } from "../src/testing/mod.ts";
+import { makeCliEnv, runCli } from "./fixtures/cli/helpers.ts";
+import { HAS_OATHTOOL, NEEDS_OATHTOOL } from "./_helpers/tools.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -130,4 +133,52 @@ Deno.test("every README and guide example marked ignore still compiles", async (
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "the CLI guide's walk-through against the local STS works as written: its config, its keys under [default], its seed file" +
+    (HAS_OATHTOOL ? "" : NEEDS_OATHTOOL),
+  ignore: !HAS_OATHTOOL,
+  fn: async () => {
+    const guide = await Deno.readTextFile(new URL("guide/cli.md", ROOT));
+    const config = guide.match(
+      /```ini\n# AWS_CONFIG_FILE=\/tmp\/brs-test\/config\n([^`]*)```/,
+    )?.[1] ?? "";
+    assertStringIncludes(config, "[profile dev]", "the walk-through's config");
+    const keys = guide.match(
+      /accessKeyId: "(\w+)",\n\s+secretAccessKey: "(\S+)",/,
+    );
+    const seed = guide.match(/printf (\w+) > \/tmp\/brs-test\/mfa\.seed/)
+      ?.[1] ?? "";
+    if (keys === null || seed === "") {
+      throw new Error("the guide's local STS script lost its keys or seed");
+    }
+    await using sts = await startLocalSts({
+      baseCredentials: { accessKeyId: keys[1]!, secretAccessKey: keys[2]! },
+      mfaDevices: { "arn:aws:iam::123456789012:mfa/me": seed },
+      mfaRequiredRoles: ["arn:aws:iam::123456789012:role/dev-mfa"],
+    });
+    await using cli = await makeCliEnv();
+    const seedFile = `${cli.dir}/mfa.seed`;
+    await Deno.writeTextFile(seedFile, seed, { mode: 0o600 });
+    await Deno.writeTextFile(
+      cli.env.AWS_CONFIG_FILE!,
+      config.replaceAll("http://127.0.0.1:4599", sts.url)
+        .replaceAll("/tmp/brs-test/mfa.seed", seedFile),
+    );
+    await Deno.writeTextFile(
+      cli.env.AWS_SHARED_CREDENTIALS_FILE!,
+      `[default]\naws_access_key_id = ${keys[1]}\naws_secret_access_key = ${
+        keys[2]
+      }\n`,
+    );
+    const r = await runCli(["whoami", "--profile", "dev"], cli.env);
+    assertEquals(r.code, 0, r.stderr);
+    assertStringIncludes(
+      r.stdout,
+      "Arn:     arn:aws:sts::123456789012:assumed-role/dev-mfa/brs-cli",
+    );
+    assertEquals(sts.calls.AssumeRole, 1);
+  },
 });

@@ -72,6 +72,7 @@ export function _mfaCommandProvider(
         ? {}
         : { stdinFile: options.stdinFile }),
     }),
+    stdinFileName: "mfa_stdin_file (--mfa-stdin-file)",
     ...(options.debug
       ? {
         onResolved: (

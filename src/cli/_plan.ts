@@ -177,6 +177,11 @@ export interface _Plan {
   hops: _Hop[];
   /** The region to give children, when one is known. */
   region?: string;
+  /**
+   * The STS endpoint of the selected profile when the plan has no hop (an SSO
+   * profile): where `whoami` calls GetCallerIdentity.
+   */
+  endpointUrl?: string;
   /** Advisory window in seconds (TOML profiles). */
   advisoryTimeout?: number;
   /** Mandatory window in seconds (TOML profiles). */
@@ -1175,6 +1180,17 @@ export function _planCredentials(input: _PlanInput): _Plan {
       }' as it has no role_arn: give --role-arn ARN to assume a role with its credentials`,
       "--profile",
     );
+  }
+  if (resolved.hops.length === 0 && resolved.leaf.kind !== "web-identity") {
+    // No hop carries an endpoint: the selected profile's rules give it, as
+    // for a hop (flag, environment, [services], endpoint_url).
+    const endpoint = _endpointFor(ctx, p.values, _at(p, "endpoint_url"));
+    const url = ctx.check
+      ? _checkEndpoint({ value: endpoint.value, origin: endpoint.origin })
+      : endpoint.value;
+    if (url !== undefined) {
+      return plan(resolved.leaf, resolved.hops, { endpointUrl: url });
+    }
   }
   return plan(resolved.leaf, resolved.hops);
 }

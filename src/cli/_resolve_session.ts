@@ -96,14 +96,23 @@ function _maxLifetime(plan: _Plan): number {
     : 12 * 3600;
 }
 
+/**
+ * The planner has applied the endpoint rules of the profile each call belongs
+ * to (flags, environment, `[services]`, `endpoint_url`). Without this, the AWS
+ * SDK would read `endpoint_url` of `AWS_PROFILE` or `[default]` for a call
+ * that has no endpoint of its own, and send another profile's credentials (or
+ * an SSO token) there.
+ */
+const _PLANNED_ENDPOINT = { ignoreConfiguredEndpointUrls: true } as const;
+
 /** Region and endpoint of the last STS call of a plan (whoami uses them). */
 function _lastSts(plan: _Plan): { region: string; endpointUrl?: string } {
   const hop = plan.hops.at(-1);
   if (hop !== undefined) return hop;
   if (plan.leaf.kind === "web-identity") return plan.leaf;
   const env = _env();
-  const endpointUrl = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL ||
-    undefined;
+  const endpointUrl = plan.endpointUrl || env.AWS_ENDPOINT_URL_STS ||
+    env.AWS_ENDPOINT_URL || undefined;
   return {
     region: plan.region ?? "us-east-1",
     ...(endpointUrl ? { endpointUrl } : {}),
@@ -570,6 +579,7 @@ export class _CredentialSource {
             ...(leaf.endpointUrl !== undefined
               ? { endpoint: leaf.endpointUrl }
               : {}),
+            ..._PLANNED_ENDPOINT,
           },
           deferRefresh: true,
           ...this.#timeouts(this.#plan.hops.length === 0),
@@ -593,6 +603,7 @@ export class _CredentialSource {
             clientConfig: {
               region: leaf.ssoRegion,
               ...(endpoint ? { endpoint } : {}),
+              ..._PLANNED_ENDPOINT,
             },
           }) as _Provider,
         };
@@ -681,6 +692,7 @@ export class _CredentialSource {
       const client = {
         region: hop.region,
         ...(hop.endpointUrl !== undefined ? { endpoint: hop.endpointUrl } : {}),
+        ..._PLANNED_ENDPOINT,
       };
       let credentials: _Provider = previous;
       if (hop.mfaSessionDuration !== undefined && hop.serialNumber) {
@@ -762,6 +774,7 @@ export class _CredentialSource {
     const client = new STSClient({
       region: sts.region,
       ...(sts.endpointUrl ? { endpoint: sts.endpointUrl } : {}),
+      ..._PLANNED_ENDPOINT,
       credentials: {
         accessKeyId: credentials.accessKey,
         secretAccessKey: credentials.secretKey,

@@ -47,6 +47,8 @@ export interface _CommandOptions {
   stdinFile?: string | undefined;
   /** Told which file runs, once it is found and checked (the CLI's `--debug`). */
   onResolved?: (resolved: _ResolvedCommand & { run: string }) => void;
+  /** How messages name `stdinFile` (the CLI: its flag and key). */
+  stdinFileName?: string;
 }
 
 const _FORBIDDEN_OPTION_KEYS = new Set([
@@ -380,7 +382,7 @@ export async function _runTokenCommand(
     ? undefined
     : await _readSecretFile(
       options.stdinFile,
-      "mfaTokenProviderOptions.stdinFile",
+      options.stdinFileName ?? "mfaTokenProviderOptions.stdinFile",
     );
   signal?.throwIfAborted();
   const shown = _controlEscape(command);
