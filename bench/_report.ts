@@ -6,7 +6,10 @@
  */
 
 import { mfaPromptsMarkdown, sourcesMarkdown } from "./_scenarios_sources.ts";
-import { warmKindsMarkdown } from "./_scenarios_cli_warm.ts";
+import {
+  warmKindsMarkdown,
+  type WarmKindsResult,
+} from "./_scenarios_cli_warm.ts";
 import { sharedCacheMarkdown } from "./_scenarios_shared.ts";
 import type { ContentionResults } from "./contention.ts";
 import type { MicroResult } from "./_micro.ts";
@@ -381,6 +384,7 @@ function targets(r: ContentionResults, d: Derived): Target[] {
       met: "not measured",
     });
   }
+  t.push(warmKindsTarget(r.warmKinds));
   const storms = r.storm.filter((s) => s.contender === "ours");
   t.push({
     what: `${int(storms[0]?.n)} concurrent ExpiredToken invalidations`,
@@ -394,6 +398,37 @@ function targets(r: ContentionResults, d: Derived): Target[] {
   });
   t.push(...timeTargets(r.time));
   return t;
+}
+
+/** The per-kind warm-path target: every kind within 1.25x of an empty `deno run`. */
+function warmKindsTarget(w: WarmKindsResult | string | undefined): Target {
+  const what =
+    "`cli.ts credentials` with a warm cache, every profile kind (no AWS SDK loaded)";
+  const target = "within 1.25x of `deno run` of an empty script, same run";
+  if (typeof w !== "object" || w.emptyMs === undefined) {
+    return {
+      what,
+      target,
+      measured: typeof w === "string" ? w : "no empty-script baseline",
+      met: "not measured",
+    };
+  }
+  const rows = w.rows.filter((row) => row.medianMs !== undefined);
+  const ratios = rows.map((row) => row.medianMs! / w.emptyMs!);
+  const worst = Math.max(...ratios);
+  return {
+    what,
+    target,
+    measured: `${rows.length} of ${w.rows.length} kinds: ${
+      Math.min(...ratios).toFixed(2)
+    }x to ${worst.toFixed(2)}x (empty script ${
+      w.emptyMs.toFixed(0)
+    } ms); SDK loaded by ${w.rows.filter((row) => row.sdkLoaded).length}`,
+    met: rows.length === w.rows.length && worst <= 1.25 &&
+        w.rows.every((row) => !row.sdkLoaded)
+      ? "met"
+      : "not met",
+  };
 }
 
 /**
