@@ -13,7 +13,12 @@
  */
 
 import { _controlEscape } from "../_redact.ts";
-import { BRSConfigurationError, BRSRefreshError } from "../errors.ts";
+import {
+  BRSConfigurationError,
+  BRSError,
+  BRSIdentityError,
+  BRSRefreshError,
+} from "../errors.ts";
 import { FileCache } from "../cache/file_cache.ts";
 import { _READ_CAPS } from "../_read_bounded.ts";
 import { _keyIdHint } from "../engine/_key_id.ts";
@@ -384,6 +389,60 @@ function _leafError(leaf: _Leaf, error: unknown): unknown {
   );
 }
 
+/** STS error codes that mean: these keys are unknown, wrong or expired. */
+const _BAD_KEYS =
+  /^(InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient(Exception)?|ExpiredToken(Exception)?)$/;
+
+/**
+ * STS refused the base credentials: one line naming where they are set
+ * (the plan's leaf) and what to renew; other errors as they are.
+ *
+ * @param identity Whether GetCallerIdentity (not a refresh) failed.
+ */
+function _badBaseKeys(plan: _Plan, error: unknown, identity: boolean): unknown {
+  const leaf = plan.leaf;
+  if (leaf.kind === "sso" || leaf.kind === "web-identity") return error;
+  if (error instanceof BRSError && error.code === "BaseCredentialsFailed") {
+    return error;
+  }
+  let refused: { code: string; text: string } | undefined;
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    const code = String((current as { code?: unknown }).code ?? "");
+    const name = _BAD_KEYS.test(current.name) ? current.name : code;
+    if (!(current instanceof BRSError) && _BAD_KEYS.test(name)) {
+      refused = {
+        code: name,
+        text: current.message.split("\n")[0]!.slice(0, 200).replace(
+          /\.$/,
+          "",
+        ),
+      };
+      break;
+    }
+    current = current.cause;
+  }
+  if (refused === undefined) return error;
+  const renew = leaf.kind === "keys"
+    ? leaf.fromEnv
+      ? "renew AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) of the environment"
+      : `renew ${leaf.origin}`
+    : leaf.kind === "process"
+    ? `check what ${leaf.origin} prints`
+    : leaf.kind === "credential-source"
+    ? `check ${_describeLeaf(leaf)}`
+    : "renew them: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, put keys in [default] of ~/.aws/credentials, or add source_profile";
+  const Class = identity ? BRSIdentityError : BRSRefreshError;
+  return new Class(
+    `Cannot ${
+      identity ? "get the identity" : "get credentials"
+    } as STS refused the base credentials with ${refused.code} (${
+      _controlEscape(refused.text)
+    }): they are wrong or expired; ${renew}`,
+    { code: "BaseCredentialsFailed", cause: error },
+  );
+}
+
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
 interface _SessionLike {
   refresh(options?: { force?: boolean }): Promise<TemporaryCredentials>;
@@ -534,7 +593,11 @@ export class _CredentialSource {
       for (const mfa of this.#chain.mfaSessions) await mfa.get();
       return await this.#chain.final();
     } catch (error) {
-      throw _inProfileTerms(this.#plan, error);
+      throw _badBaseKeys(
+        this.#plan,
+        _inProfileTerms(this.#plan, error),
+        false,
+      );
     } finally {
       if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
@@ -787,6 +850,11 @@ export class _CredentialSource {
         60_000,
         "run again later",
       );
+    } catch (error) {
+      // with hops, STS itself issued these credentials a moment ago
+      throw this.#plan.hops.length === 0
+        ? _badBaseKeys(this.#plan, error, true)
+        : error;
     } finally {
       client.destroy();
     }
