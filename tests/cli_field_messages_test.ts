@@ -11,7 +11,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "@std/assert";
-import { startLocalSts } from "../src/testing/mod.ts";
+import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
 import {
   keyLines,
   makeCliEnv,
@@ -232,4 +232,48 @@ Deno.test("profiles: a name in both the TOML file and ~/.aws/config says which o
   );
   assertEquals(refused.code, 2);
   assertStringIncludes(oneLine(refused.stderr), "rename one of them");
+});
+
+Deno.test("an SSO portal endpoint that answers with HTML: one line naming the SSO endpoint and what to check", async () => {
+  await using sts = await startLocalSts();
+  await using sso = await startLocalSso({
+    sts,
+    accounts: { "123456789012": ["Developer"] },
+  });
+  await using html = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () =>
+      new Response("<html><body>Sign in</body></html>", {
+        headers: { "content-type": "text/html" },
+      }),
+  );
+  const htmlUrl = `http://127.0.0.1:${html.addr.port}`;
+  await using cli = await makeCliEnv();
+  const env = {
+    ...cli.env,
+    HOME: cli.dir,
+    AWS_ENDPOINT_URL_SSO: htmlUrl,
+    AWS_ENDPOINT_URL_STS: sts.url,
+  };
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile sso-dev]\nsso_session = my-sso\nsso_account_id = 123456789012\nsso_role_name = Developer\n\n[sso-session my-sso]\nsso_start_url = ${sso.startUrl}\nsso_region = us-east-1\n`,
+  );
+  await sso.login({ home: cli.dir, sessionName: "my-sso" });
+  const r = await runCli(["credentials", "--profile", "sso-dev"], env);
+  assertEquals(r.code, 1, r.stderr);
+  const line = oneLine(r.stderr);
+  assert(!line.includes("SyntaxError"), line);
+  assert(!line.includes("Unexpected token"), line);
+  assertStringIncludes(line, htmlUrl);
+  assertStringIncludes(line, "AWS_ENDPOINT_URL_SSO");
+  assertStringIncludes(line, "sso_region");
+  assertStringIncludes(line, "not the portal's JSON");
+  // --debug keeps the parser's words for whoever wants them
+  const debug = await runCli(
+    ["credentials", "--profile", "sso-dev", "--debug"],
+    env,
+  );
+  assertEquals(debug.code, 1);
+  assertStringIncludes(debug.stderr, "SyntaxError");
 });

@@ -362,12 +362,48 @@ async function _checkSsoToken(
   }
 }
 
+/** Whether a reply could not be read as JSON (an HTML page, a proxy's answer). */
+function _notJson(error: unknown): boolean {
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    if (
+      current instanceof SyntaxError ||
+      /is not valid JSON|Unexpected token|Deserialization error/.test(
+        current.message,
+      )
+    ) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** A leaf failed: say which source failed, in one line. */
 function _leafError(leaf: _Leaf, error: unknown): unknown {
   if (error instanceof BRSConfigurationError) return error;
   if (error instanceof Deno.errors.NotCapable) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (leaf.kind === "keys" || leaf.kind === "web-identity") return error;
+  if (leaf.kind === "sso" && _notJson(error)) {
+    const env = _env();
+    const set = env.AWS_ENDPOINT_URL_SSO
+      ? "AWS_ENDPOINT_URL_SSO"
+      : env.AWS_ENDPOINT_URL
+      ? "AWS_ENDPOINT_URL"
+      : undefined;
+    const endpoint = set === undefined
+      ? `https://portal.sso.${leaf.ssoRegion}.amazonaws.com`
+      : env[set]!;
+    return new BRSRefreshError(
+      `Cannot get base credentials from SSO as the SSO portal endpoint '${
+        _controlEscape(endpoint)
+      }'${
+        set === undefined ? "" : ` (from ${set})`
+      } answered with something that is not the portal's JSON: check AWS_ENDPOINT_URL_SSO (unset it for AWS's portal) and sso_region ('${
+        _controlEscape(leaf.ssoRegion)
+      }', ${leaf.origin}), the network and a proxy`,
+      { code: "BaseCredentialsFailed", cause: error },
+    );
+  }
   const first = message.split("\n")[0]!.slice(0, 300);
   // A failing command is the profile's to fix (exit 2), as is a loop.
   const ErrorClass = leaf.kind === "process"
