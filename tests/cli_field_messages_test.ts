@@ -13,6 +13,7 @@ import {
 } from "@std/assert";
 import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
 import {
+  cliCommand,
   keyLines,
   makeCliEnv,
   ROLE_ARN,
@@ -276,4 +277,41 @@ Deno.test("an SSO portal endpoint that answers with HTML: one line naming the SS
   );
   assertEquals(debug.code, 1);
   assertStringIncludes(debug.stderr, "SyntaxError");
+});
+
+Deno.test("a credential_process that runs brs for itself: the inner brs's reason is in the line, its stderr under --debug", async () => {
+  await using cli = await makeCliEnv();
+  const inner = cliCommand([
+    "credentials",
+    "--profile",
+    "app",
+    "--format",
+    "credential-process",
+  ]).join(" ");
+  await Deno.writeTextFile(
+    cli.env.AWS_CONFIG_FILE!,
+    `[profile loop]\ncredential_process = ${inner}\n\n[profile app]\nrole_arn = ${ROLE_ARN}\nsource_profile = loop\nendpoint_url = http://127.0.0.1:9\n`,
+  );
+  const r = await runCli(["credentials", "--profile", "app"], cli.env);
+  assertEquals(r.code, 2, r.stderr);
+  const line = oneLine(r.stderr);
+  assertStringIncludes(line, "'credential_process' of profile 'loop'");
+  assertStringIncludes(
+    line,
+    "as the brs it runs failed: Cannot get credentials inside the base-credential lookup of another brs",
+  );
+  assertStringIncludes(
+    line,
+    "a credential_process loop: give brs base credentials",
+  );
+  const debug = await runCli(
+    ["credentials", "--profile", "app", "--debug"],
+    cli.env,
+  );
+  assertEquals(debug.code, 2);
+  // the child's stderr, under the SDK's "Command failed"
+  assertMatch(
+    debug.stderr,
+    /^brs: debug: +caused by \S+: Command failed: .* brs: error: Cannot get credentials inside/m,
+  );
 });

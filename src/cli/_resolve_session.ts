@@ -404,6 +404,19 @@ function _leafError(leaf: _Leaf, error: unknown): unknown {
       { code: "BaseCredentialsFailed", cause: error },
     );
   }
+  // A brs run by credential_process said why on its stderr, which the SDK
+  // appends to "Command failed: ...": that reason is the one to read.
+  const child = leaf.kind === "process"
+    ? message.match(/^brs: error: (.+)$/m)?.[1]
+    : undefined;
+  if (child !== undefined) {
+    return new BRSConfigurationError(
+      `Cannot get base credentials from ${
+        _describeLeaf(leaf)
+      } as the brs it runs failed: ${_controlEscape(child.slice(0, 400))}`,
+      { code: "BaseCredentialsFailed", cause: error },
+    );
+  }
   const first = message.split("\n")[0]!.slice(0, 300);
   // A failing command is the profile's to fix (exit 2), as is a loop.
   const ErrorClass = leaf.kind === "process"
