@@ -151,6 +151,7 @@ Deno.test("help: --region names the profile's region, --debug the plan and cache
     /--region REGION +region of STS and of children \(default: \$AWS_REGION,\s+\$AWS_DEFAULT_REGION, the profile's region, us-east-1\)/,
   );
   assertMatch(whoami.stdout, /--debug +print the profile's plan and the cache/);
+  assertStringIncludes(whoami.stdout, "BRS_REFRESH_TIMEOUT=SECONDS");
   const clear = await runCli(["clear", "--help"], cli.env);
   assertEquals(clear.code, 0);
   for (const flag of ["--all", "--profile", "--role-arn", "--config"]) {
@@ -314,4 +315,56 @@ Deno.test("a credential_process that runs brs for itself: the inner brs's reason
     debug.stderr,
     /^brs: debug: +caused by \S+: Command failed: .* brs: error: Cannot get credentials inside/m,
   );
+});
+
+Deno.test("an STS that accepts and never answers: one line after BRS_REFRESH_TIMEOUT naming the endpoint and what to check", async () => {
+  await using cli = await makeCliEnv({
+    accessKeyId: "AKIAFIELDTESTHANG001",
+    secretAccessKey: "hangSecretKeyOfTheFieldTest0123456789abc",
+  });
+  // accepts every connection, reads nothing, answers nothing
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) held.push(conn);
+    } catch { /* closed */ }
+  })();
+  const url = `http://127.0.0.1:${listener.addr.port}`;
+  try {
+    const started = Date.now();
+    const r = await runCli(
+      ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", url],
+      { ...cli.env, BRS_REFRESH_TIMEOUT: "2" },
+    );
+    const elapsed = Date.now() - started;
+    assertEquals(r.code, 1, r.stderr);
+    const line = oneLine(r.stderr);
+    assertStringIncludes(
+      line,
+      `Cannot get credentials as STS at '${url}' did not answer within 2 s`,
+    );
+    for (const what of ["--endpoint-url", "network", "proxy"]) {
+      assertStringIncludes(line, what);
+    }
+    assertStringIncludes(line, "BRS_REFRESH_TIMEOUT");
+    assertEquals(line.match(/Cannot/g)?.length, 1, line);
+    assert(elapsed < 30_000, `took ${elapsed} ms`);
+  } finally {
+    listener.close();
+    await accepting;
+    for (const conn of held) conn.close();
+  }
+  // a bad value is a usage error before any call
+  for (const bad of ["0", "abc", "1.5", "3601"]) {
+    const r = await runCli(
+      ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", url],
+      { ...cli.env, BRS_REFRESH_TIMEOUT: bad },
+    );
+    assertEquals(r.code, 2, r.stderr);
+    assertStringIncludes(
+      oneLine(r.stderr),
+      `Cannot use BRS_REFRESH_TIMEOUT as it must be a whole number of seconds from 1 to 3600: got '${bad}'`,
+    );
+  }
 });

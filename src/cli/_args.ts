@@ -448,6 +448,9 @@ export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
   --help, -h                this help
   --version                 print the version
 
+Environment: BRS_REFRESH_TIMEOUT=SECONDS, how long one STS call may take
+(1-3600, default 60), e.g. longer on a slow link.
+
 Deno permissions (deno run ... cli.ts, or deno install -g ...):
   --allow-net --allow-env --allow-read --allow-write --allow-run
   --allow-sys=osRelease,homedir (--allow-sys when NODE_EXTRA_CA_CERTS is set)`;

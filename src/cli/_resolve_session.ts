@@ -18,6 +18,7 @@ import {
   BRSError,
   BRSIdentityError,
   BRSRefreshError,
+  BRSValidationError,
 } from "../errors.ts";
 import { FileCache } from "../cache/file_cache.ts";
 import { _READ_CAPS } from "../_read_bounded.ts";
@@ -492,6 +493,69 @@ function _badBaseKeys(plan: _Plan, error: unknown, identity: boolean): unknown {
   );
 }
 
+/** The STS call's bound without `BRS_REFRESH_TIMEOUT`, in seconds. */
+const _DEFAULT_REFRESH_TIMEOUT = 60;
+
+/**
+ * `BRS_REFRESH_TIMEOUT`: how long one STS call may take, in whole seconds
+ * (1-3600, default 60), e.g. longer on a slow link.
+ *
+ * @throws {BRSValidationError} Anything but a whole number in range.
+ */
+export function _refreshTimeout(
+  env: Record<string, string | undefined>,
+): number {
+  const raw = env.BRS_REFRESH_TIMEOUT;
+  if (raw === undefined || raw === "") return _DEFAULT_REFRESH_TIMEOUT;
+  const value = /^\s*\d{1,4}\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= 1 && value <= 3600)) {
+    throw new BRSValidationError(
+      `Cannot use BRS_REFRESH_TIMEOUT as it must be a whole number of seconds from 1 to 3600: got '${
+        _controlEscape(raw.slice(0, 40))
+      }'; unset it for ${_DEFAULT_REFRESH_TIMEOUT} s`,
+      { param: "BRS_REFRESH_TIMEOUT" },
+    );
+  }
+  return value;
+}
+
+/** The STS endpoints of a plan's calls, in words. */
+function _stsEndpoints(plan: _Plan): string {
+  const at = (s: { region: string; endpointUrl?: string }): string =>
+    s.endpointUrl ?? `https://sts.${s.region}.amazonaws.com`;
+  const all = [
+    ...(plan.leaf.kind === "web-identity" ? [at(plan.leaf)] : []),
+    ...plan.hops.map(at),
+  ];
+  const endpoints = [...new Set(all.length === 0 ? [at(_lastSts(plan))] : all)];
+  return endpoints.map((e) => `'${_controlEscape(e)}'`).join(" or ");
+}
+
+/**
+ * An STS call that timed out: one line naming the endpoint and what to
+ * check, instead of the refresher's words nested in the session's.
+ */
+function _timedOut(plan: _Plan, error: unknown, seconds: number): unknown {
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    if (current instanceof BRSError && current.code === "RefreshTimeout") {
+      const sso = plan.leaf.kind === "sso"
+        ? ` (or the SSO portal of sso_region '${
+          _controlEscape(plan.leaf.ssoRegion)
+        }')`
+        : "";
+      return new BRSRefreshError(
+        `Cannot get credentials as STS at ${
+          _stsEndpoints(plan)
+        }${sso} did not answer within ${seconds} s: check the endpoint (--endpoint-url, endpoint_url, AWS_ENDPOINT_URL_STS), the network and a proxy (HTTPS_PROXY, NO_PROXY); on a slow link, raise BRS_REFRESH_TIMEOUT (seconds)`,
+        { code: "RefreshTimeout", cause: error },
+      );
+    }
+    current = current.cause;
+  }
+  return error;
+}
+
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
 interface _SessionLike {
   refresh(options?: { force?: boolean }): Promise<TemporaryCredentials>;
@@ -550,12 +614,19 @@ export class _CredentialSource {
   #chain: _Chain | undefined;
   #key: string | undefined;
   #accessKeyId: string | undefined;
+  /** How long one STS call may take, in seconds (`BRS_REFRESH_TIMEOUT`). */
+  readonly #timeoutSeconds: number;
 
-  /** Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}. */
+  /**
+   * Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}.
+   *
+   * @throws {BRSValidationError} A bad `BRS_REFRESH_TIMEOUT`.
+   */
   constructor(plan: _Plan, options: _CredentialSourceOptions = {}) {
     this.#plan = plan;
     this.#cache = options.cache === false ? undefined : new FileCache();
     this.#debug = options.debug ?? false;
+    this.#timeoutSeconds = _refreshTimeout(_env());
   }
 
   /** The plan. */
@@ -642,10 +713,10 @@ export class _CredentialSource {
       for (const mfa of this.#chain.mfaSessions) await mfa.get();
       return await this.#chain.final();
     } catch (error) {
-      throw _badBaseKeys(
+      throw _timedOut(
         this.#plan,
-        _inProfileTerms(this.#plan, error),
-        false,
+        _badBaseKeys(this.#plan, _inProfileTerms(this.#plan, error), false),
+        this.#timeoutSeconds,
       );
     } finally {
       if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
@@ -748,8 +819,10 @@ export class _CredentialSource {
 
   #timeouts(last: boolean): Record<string, number> {
     const p = this.#plan;
-    if (!last) return {};
+    const refreshTimeout = { refreshTimeout: this.#timeoutSeconds };
+    if (!last) return refreshTimeout;
     return {
+      ...refreshTimeout,
       ...(p.advisoryTimeout === undefined
         ? {}
         : { advisoryTimeout: p.advisoryTimeout }),
@@ -896,8 +969,8 @@ export class _CredentialSource {
     try {
       return await _callerIdentity(
         client,
-        60_000,
-        "run again later",
+        this.#timeoutSeconds * 1000,
+        "raise BRS_REFRESH_TIMEOUT on a slow link",
       );
     } catch (error) {
       // with hops, STS itself issued these credentials a moment ago
