@@ -11,7 +11,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "@std/assert";
-import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
+import { startLocalSso, startLocalSts, totp } from "../src/testing/mod.ts";
 import {
   cliCommand,
   keyLines,
@@ -367,4 +367,47 @@ Deno.test("an STS that accepts and never answers: one line after BRS_REFRESH_TIM
       `Cannot use BRS_REFRESH_TIMEOUT as it must be a whole number of seconds from 1 to 3600: got '${bad}'`,
     );
   }
+});
+
+Deno.test("an MFA stdin file opened to others while the code repeats: the file is reported at once, without a wait", async () => {
+  const serial = "arn:aws:iam::123456789012:mfa/brs-field-test";
+  const seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+  await using sts = await startLocalSts({
+    mfaDevices: { [serial]: seed },
+    mfaRequiredRoles: ["*"],
+  });
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  if (totp(seed) === "000000") return; // one step in a million
+  const seedFile = `${cli.dir}/aws.seed`;
+  await Deno.writeTextFile(seedFile, `${seed}\n`, { mode: 0o600 });
+  // prints a code STS rejects; on its second run, opens the seed file to others
+  const script = `${cli.dir}/otp`;
+  await Deno.writeTextFile(
+    script,
+    `#!/bin/sh\ncat >/dev/null\nif [ -e "${cli.dir}/ran" ]; then chmod 644 "${seedFile}"; fi\ntouch "${cli.dir}/ran"\necho 000000\n`,
+    { mode: 0o755 },
+  );
+  // the two runs must fall in one 30 s step
+  const intoStep = Date.now() % 30_000;
+  if (intoStep > 25_000) {
+    await new Promise((ok) => setTimeout(ok, 30_500 - intoStep));
+  }
+  const r = await runCli([
+    "credentials",
+    "--role-arn",
+    ROLE_ARN,
+    "--endpoint-url",
+    sts.url,
+    "--serial-number",
+    serial,
+    "--mfa-command",
+    script,
+    "--mfa-stdin-file",
+    seedFile,
+  ], { ...cli.env, BRS_ALLOWED_COMMANDS: script });
+  assertEquals(r.code, 2, r.stderr);
+  assert(!r.stderr.includes("waiting"), r.stderr);
+  const line = oneLine(r.stderr);
+  assertStringIncludes(line, seedFile);
+  assert(!line.includes(seed), line);
 });
