@@ -292,7 +292,7 @@ Deno.test("plan: unknown keys of the profiles used are warnings naming file, pro
     flags: { profile: "r" },
   });
   assertEquals(p.warnings, [
-    "Ignoring unknown key 'role_sesion_name' of profile 'r' in '/c' line 4",
+    "Ignoring unknown key 'role_sesion_name' of profile 'r' in '/c' line 4 (did you mean 'role_session_name'?)",
   ]);
 });
 

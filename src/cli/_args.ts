@@ -437,14 +437,19 @@ export const _SESSION_FLAGS_HELP = `Session flags (flags win over the profile):
                             (regular file of yours, mode 0600) for
                             --mfa-command "oathtool --totp -b -"
   --external-id ID          external id of the role's trust policy
-  --region REGION           region of STS and of children (default: AWS_REGION, us-east-1)
+  --region REGION           region of STS and of children (default: $AWS_REGION,
+                            $AWS_DEFAULT_REGION, the profile's region, us-east-1)
   --endpoint-url URL        STS endpoint, http(s) only
   --config FILE             TOML profiles file (default: $BRS_CONFIG_FILE,
                             $XDG_CONFIG_HOME/brs/config.toml)
   --no-cache                skip the cross-process cache in $XDG_CACHE_HOME/brs
-  --debug                   add the cause chain to errors
+  --debug                   print the profile's plan and the cache's use to stderr,
+                            and the cause chain of an error
   --help, -h                this help
   --version                 print the version
+
+Environment: BRS_REFRESH_TIMEOUT=SECONDS, how long one STS call may take
+(1-3600, default 60), e.g. longer on a slow link.
 
 Deno permissions (deno run ... cli.ts, or deno install -g ...):
   --allow-net --allow-env --allow-read --allow-write --allow-run

@@ -7,6 +7,7 @@
 import {
   BRSConfigurationError,
   BRSError,
+  BRSIdentityError,
   BRSRefreshError,
   BRSValidationError,
 } from "../errors.ts";
@@ -213,12 +214,16 @@ function _cliHead(error: unknown): string | undefined {
   }
   const text = _sdkText(sdk);
   const code = (sdk as { code?: unknown }).code;
+  // GetCallerIdentity (whoami) failed, not the credentials
+  const cannot = brs.some((e) => e instanceof BRSIdentityError)
+    ? "Cannot get the identity"
+    : "Cannot get credentials";
   if (
     /Deserialization error|parse error|\$response|Unexpected token/.test(
       sdk.message,
     )
   ) {
-    return `Cannot get credentials as STS answered with a reply that is not STS XML (${text}): check that the endpoint (--endpoint-url, endpoint_url) is an STS endpoint, then run again`;
+    return `${cannot} as STS answered with a reply that is not STS XML (${text}): check that the endpoint (--endpoint-url, endpoint_url) is an STS endpoint, then run again`;
   }
   if (
     sdk.name === "TimeoutError" ||
@@ -226,13 +231,11 @@ function _cliHead(error: unknown): string | undefined {
       String(code),
     ) || /socket hang up|ECONNREFUSED|getaddrinfo/.test(sdk.message)
   ) {
-    return `Cannot get credentials as STS could not be reached (${text}): check the network, a proxy or the endpoint (--endpoint-url, endpoint_url), then run again`;
+    return `${cannot} as STS could not be reached (${text}): check the network, a proxy or the endpoint (--endpoint-url, endpoint_url), then run again`;
   }
   const name = sdk.name && sdk.name !== "Error" ? `${sdk.name}: ` : "";
   const what = name ? "STS refused the call with" : "the AWS SDK failed:";
-  return `Cannot get credentials as ${what} ${name}${text}; ${
-    _sdkAdvice(sdk.name)
-  }`;
+  return `${cannot} as ${what} ${name}${text}; ${_sdkAdvice(sdk.name)}`;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   _validateCommandOptions,
 } from "../mfa/_mfa_runner.ts";
 import { _STEP_MS } from "../mfa/_mfa_registry.ts";
+import { _readSecretFile } from "../mfa/_secret_file.ts";
 import { _controlEscape } from "../_redact.ts";
 import { _seedArgumentWarning } from "../mfa/_seed_argument.ts";
 import { _splitCommand } from "../mfa/_split_command.ts";
@@ -107,6 +108,10 @@ export function _mfaCommandProvider(
     const now = Date.now();
     const step = Math.floor(now / _STEP_MS);
     if (last?.step === step && last.code === code) {
+      // A stdin file that went bad is said now, not after the wait.
+      if (validated.stdinFile !== undefined) {
+        await _readSecretFile(validated.stdinFile, validated.stdinFileName);
+      }
       const seconds = Math.ceil(((step + 1) * _STEP_MS - now) / 1000);
       await _err(
         `brs: waiting ${seconds} s for the next MFA code (the last one was used)`,

@@ -243,6 +243,12 @@ function _at(p: _AwsProfile, key: string): string {
   }'${where ? ` line ${where.line}` : ""}`;
 }
 
+/** Whether HOME is unset while an AWS file's path depends on it. */
+function _homeUnset(env: Record<string, string | undefined>): boolean {
+  return !env.HOME &&
+    (!env.AWS_CONFIG_FILE || !env.AWS_SHARED_CREDENTIALS_FILE);
+}
+
 /** "profile 'p' of 'file'". */
 function _profileAt(p: _AwsProfile): string {
   return `profile '${_controlEscape(p.name)}' of '${
@@ -472,7 +478,9 @@ function _unknownKeys(ctx: _Ctx, p: _AwsProfile): void {
     ctx.warnings.push(
       `Ignoring unknown key '${_controlEscape(key)}' of profile '${
         _controlEscape(p.name)
-      }' in '${_controlEscape(where?.file ?? "?")}' line ${where?.line ?? 0}`,
+      }' in '${_controlEscape(where?.file ?? "?")}' line ${where?.line ?? 0}${
+        _didYouMean(key, [..._AWS_KNOWN_KEYS])
+      }`,
     );
   }
 }
@@ -827,11 +835,14 @@ function _resolveAws(
   while (true) {
     if (visited.includes(current)) {
       const loop = [...visited.slice(visited.indexOf(current)), current];
+      const closing = ctx.aws.get(visited[visited.length - 1]!);
       throw _config(
         `Cannot use profile '${
           _controlEscape(visited[0]!)
         }' as its source profiles form a cycle: ${
           loop.map((n) => `'${_controlEscape(n)}'`).join(" -> ")
+        }${
+          closing ? ` (closed by ${_at(closing, "source_profile")})` : ""
         }; point one source_profile at a profile with keys or another source`,
         `${current}.source_profile`,
       );
@@ -1085,9 +1096,11 @@ export function _planCredentials(input: _PlanInput): _Plan {
         _controlEscape(input.configFile)
       }', '${_controlEscape(input.credentialsFile)}' or '${
         _controlEscape(input.tomlFile ?? "the TOML file")
-      }'${
-        _didYouMean(name, [...new Set([...toml.keys(), ...aws.keys()])])
-      }: run 'brs profiles' to list the profiles`,
+      }'${_didYouMean(name, [...new Set([...toml.keys(), ...aws.keys()])])}: ${
+        _homeUnset(input.env)
+          ? "HOME is not set, so brs cannot find ~/.aws: set HOME, or AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE to the files' paths"
+          : "run 'brs profiles' to list the profiles"
+      }`,
       "--profile",
     );
   }

@@ -24,6 +24,7 @@ import { _READ_CAPS } from "../_read_bounded.ts";
 import { BRSConfigurationError } from "../errors.ts";
 import { _readProfileText } from "./_aws_ini.ts";
 import { _controlEscape } from "../_redact.ts";
+import { _didYouMean } from "./_args.ts";
 
 /** One profile, from either source, with values type-checked. */
 export interface _Profile {
@@ -222,13 +223,19 @@ export async function _loadTomlProfiles(
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const line = message.match(/line (\d+)/)?.[1];
+    // The parser quotes a bracket or a character, but also a whole line or
+    // a date: a value of the file that may be a secret is never repeated.
     const reason =
-      message.replace(/^Parse error on line \d+, column \d+:\s*/, "")
-        .split("\n")[0];
+      (message.replace(/^Parse error on line \d+, column \d+:\s*/, "")
+        .split("\n")[0] ?? "")
+        .replace(/^Cannot parse value on line '.*$/, "Cannot parse a value")
+        .replace(/^(Invalid date string) ".*$/, "$1")
+        .replace(/^Cannot parse the TOML: /, "")
+        .replace(/:\s*$/, "");
     throw _configError(
       `Cannot parse config file '${_controlEscape(path)}'${
         line ? ` on line ${line}` : ""
-      }: ${reason}`,
+      }: ${reason}; fix the TOML syntax there (a [profile] header, key = "value" lines), or point --config or BRS_CONFIG_FILE at another file`,
       "--config",
     );
   }
@@ -262,9 +269,9 @@ export async function _loadTomlProfiles(
       const kind = _TOML_KEYS[key];
       if (kind === undefined) {
         throw _configError(
-          `${where} has an unknown key '${_controlEscape(key)}'; known keys: ${
-            Object.keys(_TOML_KEYS).join(", ")
-          }`,
+          `${where} has an unknown key '${_controlEscape(key)}'${
+            _didYouMean(key, Object.keys(_TOML_KEYS))
+          }; known keys: ${Object.keys(_TOML_KEYS).join(", ")}`,
           `${name}.${key}`,
         );
       }

@@ -13,7 +13,13 @@
  */
 
 import { _controlEscape } from "../_redact.ts";
-import { BRSConfigurationError, BRSRefreshError } from "../errors.ts";
+import {
+  BRSConfigurationError,
+  BRSError,
+  BRSIdentityError,
+  BRSRefreshError,
+  BRSValidationError,
+} from "../errors.ts";
 import { FileCache } from "../cache/file_cache.ts";
 import { _READ_CAPS } from "../_read_bounded.ts";
 import { _keyIdHint } from "../engine/_key_id.ts";
@@ -357,12 +363,61 @@ async function _checkSsoToken(
   }
 }
 
+/** Whether a reply could not be read as JSON (an HTML page, a proxy's answer). */
+function _notJson(error: unknown): boolean {
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    if (
+      current instanceof SyntaxError ||
+      /is not valid JSON|Unexpected token|Deserialization error/.test(
+        current.message,
+      )
+    ) return true;
+    current = current.cause;
+  }
+  return false;
+}
+
 /** A leaf failed: say which source failed, in one line. */
 function _leafError(leaf: _Leaf, error: unknown): unknown {
   if (error instanceof BRSConfigurationError) return error;
   if (error instanceof Deno.errors.NotCapable) return error;
   const message = error instanceof Error ? error.message : String(error);
   if (leaf.kind === "keys" || leaf.kind === "web-identity") return error;
+  if (leaf.kind === "sso" && _notJson(error)) {
+    const env = _env();
+    const set = env.AWS_ENDPOINT_URL_SSO
+      ? "AWS_ENDPOINT_URL_SSO"
+      : env.AWS_ENDPOINT_URL
+      ? "AWS_ENDPOINT_URL"
+      : undefined;
+    const endpoint = set === undefined
+      ? `https://portal.sso.${leaf.ssoRegion}.amazonaws.com`
+      : env[set]!;
+    return new BRSRefreshError(
+      `Cannot get base credentials from SSO as the SSO portal endpoint '${
+        _controlEscape(endpoint)
+      }'${
+        set === undefined ? "" : ` (from ${set})`
+      } answered with something that is not the portal's JSON: check AWS_ENDPOINT_URL_SSO (unset it for AWS's portal) and sso_region ('${
+        _controlEscape(leaf.ssoRegion)
+      }', ${leaf.origin}), the network and a proxy`,
+      { code: "BaseCredentialsFailed", cause: error },
+    );
+  }
+  // A brs run by credential_process said why on its stderr, which the SDK
+  // appends to "Command failed: ...": that reason is the one to read.
+  const child = leaf.kind === "process"
+    ? message.match(/^brs: error: (.+)$/m)?.[1]
+    : undefined;
+  if (child !== undefined) {
+    return new BRSConfigurationError(
+      `Cannot get base credentials from ${
+        _describeLeaf(leaf)
+      } as the brs it runs failed: ${_controlEscape(child.slice(0, 400))}`,
+      { code: "BaseCredentialsFailed", cause: error },
+    );
+  }
   const first = message.split("\n")[0]!.slice(0, 300);
   // A failing command is the profile's to fix (exit 2), as is a loop.
   const ErrorClass = leaf.kind === "process"
@@ -382,6 +437,123 @@ function _leafError(leaf: _Leaf, error: unknown): unknown {
     }`,
     { code: "BaseCredentialsFailed", cause: error },
   );
+}
+
+/** STS error codes that mean: these keys are unknown, wrong or expired. */
+const _BAD_KEYS =
+  /^(InvalidClientTokenId|SignatureDoesNotMatch|UnrecognizedClient(Exception)?|ExpiredToken(Exception)?)$/;
+
+/**
+ * STS refused the base credentials: one line naming where they are set
+ * (the plan's leaf) and what to renew; other errors as they are.
+ *
+ * @param identity Whether GetCallerIdentity (not a refresh) failed.
+ */
+function _badBaseKeys(plan: _Plan, error: unknown, identity: boolean): unknown {
+  const leaf = plan.leaf;
+  if (leaf.kind === "sso" || leaf.kind === "web-identity") return error;
+  if (error instanceof BRSError && error.code === "BaseCredentialsFailed") {
+    return error;
+  }
+  let refused: { code: string; text: string } | undefined;
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    const code = String((current as { code?: unknown }).code ?? "");
+    const name = _BAD_KEYS.test(current.name) ? current.name : code;
+    if (!(current instanceof BRSError) && _BAD_KEYS.test(name)) {
+      refused = {
+        code: name,
+        text: current.message.split("\n")[0]!.slice(0, 200).replace(
+          /\.$/,
+          "",
+        ),
+      };
+      break;
+    }
+    current = current.cause;
+  }
+  if (refused === undefined) return error;
+  const renew = leaf.kind === "keys"
+    ? leaf.fromEnv
+      ? "renew AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN) of the environment"
+      : `renew ${leaf.origin}`
+    : leaf.kind === "process"
+    ? `check what ${leaf.origin} prints`
+    : leaf.kind === "credential-source"
+    ? `check ${_describeLeaf(leaf)}`
+    : "renew them: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, put keys in [default] of ~/.aws/credentials, or add source_profile";
+  const Class = identity ? BRSIdentityError : BRSRefreshError;
+  return new Class(
+    `Cannot ${
+      identity ? "get the identity" : "get credentials"
+    } as STS refused the base credentials with ${refused.code} (${
+      _controlEscape(refused.text)
+    }): they are wrong or expired; ${renew}`,
+    { code: "BaseCredentialsFailed", cause: error },
+  );
+}
+
+/** The STS call's bound without `BRS_REFRESH_TIMEOUT`, in seconds. */
+const _DEFAULT_REFRESH_TIMEOUT = 60;
+
+/**
+ * `BRS_REFRESH_TIMEOUT`: how long one STS call may take, in whole seconds
+ * (1-3600, default 60), e.g. longer on a slow link.
+ *
+ * @throws {BRSValidationError} Anything but a whole number in range.
+ */
+export function _refreshTimeout(
+  env: Record<string, string | undefined>,
+): number {
+  const raw = env.BRS_REFRESH_TIMEOUT;
+  if (raw === undefined || raw === "") return _DEFAULT_REFRESH_TIMEOUT;
+  const value = /^\s*\d{1,4}\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= 1 && value <= 3600)) {
+    throw new BRSValidationError(
+      `Cannot use BRS_REFRESH_TIMEOUT as it must be a whole number of seconds from 1 to 3600: got '${
+        _controlEscape(raw.slice(0, 40))
+      }'; unset it for ${_DEFAULT_REFRESH_TIMEOUT} s`,
+      { param: "BRS_REFRESH_TIMEOUT" },
+    );
+  }
+  return value;
+}
+
+/** The STS endpoints of a plan's calls, in words. */
+function _stsEndpoints(plan: _Plan): string {
+  const at = (s: { region: string; endpointUrl?: string }): string =>
+    s.endpointUrl ?? `https://sts.${s.region}.amazonaws.com`;
+  const all = [
+    ...(plan.leaf.kind === "web-identity" ? [at(plan.leaf)] : []),
+    ...plan.hops.map(at),
+  ];
+  const endpoints = [...new Set(all.length === 0 ? [at(_lastSts(plan))] : all)];
+  return endpoints.map((e) => `'${_controlEscape(e)}'`).join(" or ");
+}
+
+/**
+ * An STS call that timed out: one line naming the endpoint and what to
+ * check, instead of the refresher's words nested in the session's.
+ */
+function _timedOut(plan: _Plan, error: unknown, seconds: number): unknown {
+  let current: unknown = error;
+  for (let i = 0; i < 8 && current instanceof Error; i++) {
+    if (current instanceof BRSError && current.code === "RefreshTimeout") {
+      const sso = plan.leaf.kind === "sso"
+        ? ` (or the SSO portal of sso_region '${
+          _controlEscape(plan.leaf.ssoRegion)
+        }')`
+        : "";
+      return new BRSRefreshError(
+        `Cannot get credentials as STS at ${
+          _stsEndpoints(plan)
+        }${sso} did not answer within ${seconds} s: check the endpoint (--endpoint-url, endpoint_url, AWS_ENDPOINT_URL_STS), the network and a proxy (HTTPS_PROXY, NO_PROXY); on a slow link, raise BRS_REFRESH_TIMEOUT (seconds)`,
+        { code: "RefreshTimeout", cause: error },
+      );
+    }
+    current = current.cause;
+  }
+  return error;
 }
 
 /** The part of a session the CLI uses (see `STSRefreshableSession`). */
@@ -442,12 +614,19 @@ export class _CredentialSource {
   #chain: _Chain | undefined;
   #key: string | undefined;
   #accessKeyId: string | undefined;
+  /** How long one STS call may take, in seconds (`BRS_REFRESH_TIMEOUT`). */
+  readonly #timeoutSeconds: number;
 
-  /** Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}. */
+  /**
+   * Creates the source; nothing happens until {@linkcode _CredentialSource.prototype.get}.
+   *
+   * @throws {BRSValidationError} A bad `BRS_REFRESH_TIMEOUT`.
+   */
   constructor(plan: _Plan, options: _CredentialSourceOptions = {}) {
     this.#plan = plan;
     this.#cache = options.cache === false ? undefined : new FileCache();
     this.#debug = options.debug ?? false;
+    this.#timeoutSeconds = _refreshTimeout(_env());
   }
 
   /** The plan. */
@@ -534,7 +713,11 @@ export class _CredentialSource {
       for (const mfa of this.#chain.mfaSessions) await mfa.get();
       return await this.#chain.final();
     } catch (error) {
-      throw _inProfileTerms(this.#plan, error);
+      throw _timedOut(
+        this.#plan,
+        _badBaseKeys(this.#plan, _inProfileTerms(this.#plan, error), false),
+        this.#timeoutSeconds,
+      );
     } finally {
       if (--_lookups === 0) Deno.env.delete(_LOOKUP_MARKER);
       console.warn = warn;
@@ -636,8 +819,10 @@ export class _CredentialSource {
 
   #timeouts(last: boolean): Record<string, number> {
     const p = this.#plan;
-    if (!last) return {};
+    const refreshTimeout = { refreshTimeout: this.#timeoutSeconds };
+    if (!last) return refreshTimeout;
     return {
+      ...refreshTimeout,
       ...(p.advisoryTimeout === undefined
         ? {}
         : { advisoryTimeout: p.advisoryTimeout }),
@@ -784,9 +969,14 @@ export class _CredentialSource {
     try {
       return await _callerIdentity(
         client,
-        60_000,
-        "run again later",
+        this.#timeoutSeconds * 1000,
+        "raise BRS_REFRESH_TIMEOUT on a slow link",
       );
+    } catch (error) {
+      // with hops, STS itself issued these credentials a moment ago
+      throw this.#plan.hops.length === 0
+        ? _badBaseKeys(this.#plan, error, true)
+        : error;
     } finally {
       client.destroy();
     }

@@ -6,14 +6,15 @@
  */
 
 import { FileCache } from "../cache/file_cache.ts";
-import { _parseClearArgs, _SESSION_FLAGS_HELP } from "./_args.ts";
+import { _parseClearArgs } from "./_args.ts";
 import { EXIT_OK } from "./_exit_codes.ts";
 import { _out } from "./_output.ts";
 import { _keysLabelled } from "./_cache_labels.ts";
 import { _selectProfile } from "./_plan.ts";
 import { _cacheMaterial, _finalRole, _loadPlan } from "./_resolve_session.ts";
 
-const _HELP = `Usage: brs clear [--all | session flags]
+const _HELP =
+  `Usage: brs clear [--all | --profile NAME | --role-arn ARN] [--config FILE]
 
 Removes cached credentials from the cross-process cache ($XDG_CACHE_HOME/brs,
 else ~/.cache/brs): with --all or without a profile or role, every entry; with
@@ -22,9 +23,15 @@ else ~/.cache/brs): with --all or without a profile or role, every entry; with
 endpoint, region or MFA device (both: the entries of that role under that
 profile). The next command then calls STS (and asks for MFA) again.
 
-  --all        every cached credential
-
-${_SESSION_FLAGS_HELP}
+  --all                 every cached credential
+  --profile NAME        the entries of this profile of the TOML file or of
+                        ~/.aws/config (default: $BRS_PROFILE, $AWS_PROFILE,
+                        $AWS_DEFAULT_PROFILE; without one: every entry)
+  --role-arn ARN        the entries of this role
+  --config FILE         TOML profiles file (default: $BRS_CONFIG_FILE,
+                        $XDG_CONFIG_HOME/brs/config.toml)
+  --debug               add the cause chain to errors
+  --help, -h            this help
 
 Examples:
   brs clear

@@ -38,9 +38,12 @@ note.
 
   --config FILE   the TOML profiles file
   --format json   print a JSON array: per profile its name, kind, role_arn,
-                  base, chain, source ("toml" or "aws-config"), file, files,
-                  error, and settings (every key as parsed and merged; the
-                  secret keys only as "(present)")  (alias: --json)
+                  source_profile (the profile's own key), leaf (where the
+                  base credentials come from: kind, profile, origin), chain
+                  (the leaf in words, then each role assumed), source
+                  ("toml" or "aws-config"), file, files, error, and settings
+                  (every key as parsed and merged; the secret keys only as
+                  "(present)")  (alias: --json)
   --debug         add the cause chain to errors
   --help, -h      this help
   --version       print the version
@@ -58,8 +61,11 @@ interface _Row {
   name: string;
   kind: string;
   role_arn: string;
-  base: string;
-  chain: string;
+  source_profile?: string;
+  leaf?: { kind: string; profile?: string; origin: string };
+  chain: string[];
+  /** The chain in words, or the error (the text listing's CHAIN column). */
+  chainText: string;
   source: "toml" | "aws-config";
   file: string;
   files: string[];
@@ -92,27 +98,21 @@ function _leafWords(leaf: _Leaf): string {
   }
 }
 
-function _chainWords(plan: _Plan): string {
-  return [_leafWords(plan.leaf), ...plan.hops.map((h) => _roleName(h.roleArn))]
-    .join(" -> ");
+/** `leaf` of the JSON form: what the chain starts with, and where it is set. */
+function _leafJson(
+  leaf: _Leaf,
+): { kind: string; profile?: string; origin: string } {
+  return {
+    kind: leaf.kind,
+    ...(leaf.profile === undefined ? {} : { profile: leaf.profile }),
+    origin: leaf.kind === "default-chain"
+      ? "the AWS SDK's default chain"
+      : leaf.origin,
+  };
 }
 
-/** `base` of the JSON form: the leaf as the earlier listing named it. */
-function _baseWords(leaf: _Leaf): string {
-  switch (leaf.kind) {
-    case "keys":
-      return leaf.fromEnv
-        ? "environment"
-        : `source_profile ${leaf.profile ?? ""}`;
-    case "credential-source":
-      return `credential_source ${leaf.source}`;
-    case "web-identity":
-      return "web identity";
-    case "default-chain":
-      return "default chain";
-    default:
-      return leaf.kind;
-  }
+function _chainSteps(plan: _Plan): string[] {
+  return [_leafWords(plan.leaf), ...plan.hops.map((h) => _roleName(h.roleArn))];
 }
 
 /**
@@ -174,8 +174,14 @@ export async function runProfiles(args: string[]): Promise<number> {
       name: p.name,
       kind: p.web_identity_token_file !== undefined ? "web identity" : "role",
       role_arn: p.role_arn ?? "",
-      base: planned ? _baseWords(planned.leaf) : "",
-      chain: planned ? _chainWords(planned) : `error: ${error}`,
+      ...(p.source_profile === undefined
+        ? {}
+        : { source_profile: p.source_profile }),
+      ...(planned ? { leaf: _leafJson(planned.leaf) } : {}),
+      chain: planned ? _chainSteps(planned) : [],
+      chainText: planned
+        ? _chainSteps(planned).join(" -> ")
+        : `error: ${error}`,
       source: "toml",
       file: p.file,
       files: [p.file],
@@ -212,11 +218,15 @@ export async function runProfiles(args: string[]): Promise<number> {
       name: p.name,
       kind,
       role_arn: v.role_arn ?? "",
-      base: planned ? _baseWords(planned.leaf) : "",
-      chain: kind === "config" && error !== undefined
+      ...(v.source_profile === undefined
+        ? {}
+        : { source_profile: v.source_profile }),
+      ...(planned ? { leaf: _leafJson(planned.leaf) } : {}),
+      chain: planned ? _chainSteps(planned) : [],
+      chainText: kind === "config" && error !== undefined
         ? "-"
         : planned
-        ? _chainWords(planned)
+        ? _chainSteps(planned).join(" -> ")
         : `error: ${error}`,
       source: "aws-config",
       file: p.files[0] ?? configFile,
@@ -229,7 +239,11 @@ export async function runProfiles(args: string[]): Promise<number> {
     });
   }
   if (flags.json) {
-    await _out(`${JSON.stringify(rows, null, 2)}\n`);
+    await _out(
+      `${
+        JSON.stringify(rows.map(({ chainText: _, ...row }) => row), null, 2)
+      }\n`,
+    );
     return EXIT_OK;
   }
   if (rows.length === 0) {
@@ -244,7 +258,7 @@ export async function runProfiles(args: string[]): Promise<number> {
       r.name,
       r.kind,
       r.role_arn || "-",
-      r.error !== undefined ? "error (see below)" : r.chain,
+      r.error !== undefined ? "error (see below)" : r.chainText,
       r.files.join(", "),
     ]),
   ];
@@ -263,10 +277,10 @@ export async function runProfiles(args: string[]): Promise<number> {
     ) =>
       `note: profile '${r.name}' is defined in ${r.file} and in ${
         aws.get(r.name)!.files.join(" and ")
-      }: the TOML one is used${
+      }: ${
         r.role_arn && aws.get(r.name)!.values.role_arn !== undefined
-          ? " only after one is renamed (both have a role_arn)"
-          : ""
+          ? `every command refuses --profile ${r.name} as both have a role_arn; rename one of them`
+          : `--profile ${r.name} uses the TOML one; rename one of them to use the other`
       }`
     ),
   );
