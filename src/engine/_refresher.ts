@@ -743,10 +743,10 @@ export class _Refresher {
       aborted.catch(() => {});
       const timer = setTimeout(() => {
         controller.abort(
-          new BRSError(
+          new BRSRefreshError(
             `Cannot refresh credentials as the attempt took longer than ${
               this.#attemptTimeoutMs / 1000
-            } s: it was aborted`,
+            } s (refreshTimeout) and was aborted: check that the credential source answers (endpoint, network, proxy, MFA command), or raise refreshTimeout`,
             { code: "RefreshTimeout" },
           ),
         );

@@ -28,6 +28,7 @@ import {
   type MfaTokenSource,
 } from "../mfa/mfa.ts";
 import {
+  _checkOptionKeys,
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "../engine/refreshable_session.ts";
@@ -275,6 +276,7 @@ export class STSRefreshableSession extends RefreshableSession {
    */
   constructor(options: STSRefreshableSessionOptions) {
     const o = options as unknown as Record<string, unknown>;
+    _checkOptionKeys(options, _STS_KEYS, "STSRefreshableSession");
     const stsClientConfig = o?.stsClientConfig;
     _checkOptionalObject(
       "STSRefreshableSession",

@@ -35,6 +35,7 @@ import {
   BRSValidationError,
 } from "../errors.ts";
 import {
+  _checkOptionKeys,
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "../engine/refreshable_session.ts";
@@ -370,6 +371,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       (options !== null && typeof options === "object"
         ? options
         : {}) as Record<string, unknown>;
+    _checkOptionKeys(options, _KEYS, _OWNER);
     _checkOptionalObject(
       _OWNER,
       _PATH,
