@@ -11,7 +11,14 @@ import {
   WebIdentityRefreshableSession,
 } from "@brs/session";
 import { startLocalSts } from "@brs/session/testing";
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertStringIncludes,
+  assertThrows,
+} from "@std/assert";
+import { runSharedCacheWorkers } from "./_helpers/shared_cache_worker.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/app";
 
@@ -109,4 +116,54 @@ Deno.test("an attempt that outlives refreshTimeout is one line naming the option
     error.message,
     "Cannot refresh credentials as the attempt took longer than 0.2 s (refreshTimeout) and was aborted: check that the credential source answers (endpoint, network, proxy, MFA command), or raise refreshTimeout",
   );
+});
+
+Deno.test("sharedCache: true with the guide's flags shares one refresh; without XDG_CACHE_HOME in --allow-env the warning names it", async () => {
+  await using sts = await startLocalSts();
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = `${home}/xdg`;
+    // The worker's own variables, beside the permission table's list.
+    const env = "BRS_SC_URL,BRS_SC_KEY_ID,BRS_SC_SECRET,BRS_SC_ROLE";
+    const base = "AWS_*,HOME,USERPROFILE,HOMEPATH,HOMEDRIVE,_X_AMZN_TRACE_ID";
+    const flags = (list: string): string[] => [
+      "--allow-net=127.0.0.1",
+      `--allow-env=${list},${env}`,
+      "--allow-sys=osRelease",
+      `--allow-read=${cache}/brs`,
+      `--allow-write=${cache}/brs`,
+    ];
+    const workerEnv = { HOME: home, XDG_CACHE_HOME: cache };
+    const denied = await runSharedCacheWorkers(sts, ROLE, {
+      processes: 2,
+      directory: "default",
+      flags: flags(base),
+      env: workerEnv,
+    });
+    for (const report of denied) {
+      assertEquals(report.error, undefined);
+      assertEquals(report.warnings, ["SharedCacheUnavailable"]);
+      const message = report.warningMessages[0]!;
+      assertStringIncludes(
+        message,
+        "add XDG_CACHE_HOME and HOME to --allow-env",
+      );
+      assertEquals(message.includes("run again with"), false, message);
+    }
+    assertEquals(sts.calls.AssumeRole, 2);
+    const allowed = await runSharedCacheWorkers(sts, ROLE, {
+      processes: 2,
+      directory: "default",
+      flags: flags(`${base},XDG_CACHE_HOME`),
+      env: workerEnv,
+    });
+    for (const report of allowed) {
+      assertEquals(report.error, undefined);
+      assertEquals(report.warnings, []);
+    }
+    assertEquals(sts.calls.AssumeRole, 3);
+    assertEquals(new Set(allowed.map((r) => r.prefixes[0])).size, 1);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
 });

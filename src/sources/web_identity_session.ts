@@ -162,8 +162,8 @@ export interface WebIdentityRefreshableSessionOptions
    * processes (each reading the same token file) make one
    * AssumeRoleWithWebIdentity call per expiry, not N. `true` uses the CLI's
    * directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
-   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
-   * default one). Entries are keyed by the request, the STS endpoint and
+   * `--allow-read` and `--allow-write` on it (and `--allow-env=XDG_CACHE_HOME,HOME`
+   * for the default one). Entries are keyed by the request, the STS endpoint and
    * region, and the token file's path (never the token); with a token
    * function, set `sharedCache.key` to tell services apart. When the
    * directory cannot be used, the session refreshes on its own and emits a
