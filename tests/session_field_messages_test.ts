@@ -167,3 +167,32 @@ Deno.test("sharedCache: true with the guide's flags shares one refresh; without 
     await Deno.remove(home, { recursive: true });
   }
 });
+
+Deno.test("getAvailableRegions() names a misspelt option instead of ignoring it", async () => {
+  await using session = new CustomRefreshableSession({
+    provider: () => ({
+      accessKey: "ASIAEXAMPLE000000001",
+      secretKey: "example-secret",
+      token: "example-token",
+      expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+    }),
+  });
+  const error = assertThrows(
+    () =>
+      session.getAvailableRegions(
+        "iam",
+        "aws",
+        JSON.parse('{ "allownonregional": true }'),
+      ),
+    BRSValidationError,
+  );
+  assertEquals(
+    error.message,
+    "Cannot list regions as option 'allownonregional' is unknown: use allowNonRegional",
+  );
+  assertEquals(error.param, "allownonregional");
+  assert(
+    session.getAvailableRegions("iam", "aws", { allowNonRegional: true })
+      .includes("aws-global"),
+  );
+});
