@@ -196,3 +196,43 @@ Deno.test("getAvailableRegions() names a misspelt option instead of ignoring it"
       .includes("aws-global"),
   );
 });
+
+Deno.test("a failed AssumeRole is one line with STS's code, its text in parentheses and what to do", async () => {
+  await using sts = await startLocalSts();
+  const cases: [
+    "access-denied" | "expired-token" | "outage",
+    RegExp,
+  ][] = [
+    [
+      "access-denied",
+      /^Cannot refresh credentials as the source failed with AccessDenied \(User: .+ is not authorized to perform: sts:AssumeRole\): check the role ARN and that the role's trust policy and the base identity's IAM policy allow the call; it is not retried until a caller asks again$/,
+    ],
+    [
+      "expired-token",
+      /^Cannot refresh credentials as the source failed with ExpiredToken \(The security token included in the request is expired\): the base credentials have expired: renew them/,
+    ],
+    [
+      "outage",
+      /^Cannot refresh credentials as the source failed with ServiceUnavailable \(Service is unavailable\. Please try again later\): it is retried with backoff \(the next attempt at retryAt\)$/,
+    ],
+  ];
+  for (const [kind, expected] of cases) {
+    sts.clearFaults();
+    sts.injectFault({ kind, actions: ["AssumeRole"] });
+    await using session = new STSRefreshableSession({
+      assumeRole: { RoleArn: ROLE },
+      region: "us-east-1",
+      stsClientConfig: {
+        endpoint: sts.url,
+        credentials: sts.baseCredentials,
+        maxAttempts: 1,
+      },
+    });
+    const error = await assertRejects(
+      () => session.refreshableCredentials(),
+      BRSRefreshError,
+    );
+    assert(expected.test(error.message), error.message);
+    assertEquals(error.message.split("\n").length, 1);
+  }
+});

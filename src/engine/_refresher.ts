@@ -241,6 +241,22 @@ export function _errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What to do about a failed fetch, by the error's code: the last part of the
+ * one-line message (the value and the cause come before it).
+ */
+function _advice(code: string, nonRecoverable: boolean): string {
+  if (/AccessDenied|NotAuthorized/.test(code)) {
+    return "check the role ARN and that the role's trust policy and the base identity's IAM policy allow the call; it is not retried until a caller asks again";
+  }
+  if (/^ExpiredToken/.test(code)) {
+    return "the base credentials have expired: renew them (stsClientConfig.credentials, the profile, or AWS_* variables)";
+  }
+  return nonRecoverable
+    ? "fix the cause; it is not retried until a caller asks again"
+    : "it is retried with backoff (the next attempt at retryAt)";
+}
+
 /** `String(value)`, or a type name when that throws (e.g. an object without a prototype). */
 function _safeString(value: unknown): string {
   try {
@@ -1006,9 +1022,9 @@ export class _Refresher {
       const code = _errorCode(cause) ?? "RefreshError";
       const text = cause instanceof Error ? cause.message : _safeString(cause);
       error = new BRSRefreshError(
-        `Cannot refresh credentials as the source failed with ${code}: ${
-          text.slice(0, 300)
-        }`,
+        `Cannot refresh credentials as the source failed with ${code} (${
+          text.slice(0, 300).replace(/[.\s]+$/, "")
+        }): ${_advice(code, nonRecoverable)}`,
         {
           code,
           cause,
