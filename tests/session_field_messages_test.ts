@@ -2,6 +2,7 @@
 // times out. Each test builds real sessions (against the local STS where a
 // fetch is needed) and checks the one-line message.
 import {
+  BRSIdentityError,
   BRSRefreshError,
   BRSValidationError,
   createRefreshableSession,
@@ -235,4 +236,28 @@ Deno.test("a failed AssumeRole is one line with STS's code, its text in parenthe
     assert(expected.test(error.message), error.message);
     assertEquals(error.message.split("\n").length, 1);
   }
+});
+
+Deno.test("whoami() refused for the session's own keys says so, not that the role lacks a permission", async () => {
+  await using sts = await startLocalSts();
+  // Keys the local STS never issued: GetCallerIdentity is refused with
+  // InvalidClientTokenId, which no IAM permission would change.
+  await using session = new CustomRefreshableSession({
+    provider: () => ({
+      accessKey: "ASIAEXAMPLE000000001",
+      secretKey: "example-secret",
+      token: "example-token",
+      expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+    }),
+    region: "us-east-1",
+    stsClientConfig: { endpoint: sts.url },
+  });
+  const error = await assertRejects(() => session.whoami(), BRSIdentityError);
+  assertEquals(error.code, "InvalidClientTokenId");
+  assertStringIncludes(
+    error.message,
+    "STS refused the session's own credentials: check that the credential source and this STS endpoint belong together",
+  );
+  assertEquals(error.message.includes("permissions"), false, error.message);
+  assertEquals(error.message.includes("example-secret"), false);
 });
