@@ -20,6 +20,7 @@ import {
   assertThrows,
 } from "@std/assert";
 import { runSharedCacheWorkers } from "./_helpers/shared_cache_worker.ts";
+import { makeCliEnv } from "./fixtures/cli/helpers.ts";
 
 const ROLE = "arn:aws:iam::123456789012:role/app";
 
@@ -260,4 +261,83 @@ Deno.test("whoami() refused for the session's own keys says so, not that the rol
   );
   assertEquals(error.message.includes("permissions"), false, error.message);
   assertEquals(error.message.includes("example-secret"), false);
+});
+
+Deno.test({
+  name:
+    "an MFA command checked without --allow-read asks for --allow-read without a list, not for one path after another",
+  ignore: (() => {
+    try {
+      Deno.statSync("/usr/bin/oathtool");
+      return false;
+    } catch {
+      return true; // needs Debian's oathtool
+    }
+  })(),
+  fn: async () => {
+    await using sts = await startLocalSts();
+    await using cliEnv = await makeCliEnv(undefined, { PATH: "/usr/bin:/bin" });
+    const dir = cliEnv.dir;
+    {
+      const program = `${dir}/app.ts`;
+      await Deno.writeTextFile(
+        program,
+        `import { STSRefreshableSession } from "@brs/session";
+const session = new STSRefreshableSession({
+  assumeRole: {
+    RoleArn: "arn:aws:iam::123456789012:role/admin",
+    SerialNumber: "arn:aws:iam::123456789012:mfa/alice",
+  },
+  region: "us-east-1",
+  stsClientConfig: { endpoint: Deno.args[0], credentials: JSON.parse(Deno.args[1]) },
+  mfaTokenProvider: ["oathtool", "--totp", "-b", "-"],
+  mfaTokenProviderOptions: { stdinFile: Deno.args[2] },
+});
+try {
+  await session.refreshableCredentials();
+} catch (error) {
+  console.log(JSON.stringify({ message: error.message, details: error.details }));
+} finally {
+  await session.close();
+}
+`,
+      );
+      const seed = `${dir}/seed`;
+      await Deno.writeTextFile(seed, "JBSWY3DPEHPK3PXP\n", { mode: 0o600 });
+      await Deno.chmod(seed, 0o600);
+      const config = new URL("../deno.json", import.meta.url).pathname;
+      // The mfaTokenProvider row of guide/permissions.md, with --allow-read
+      // narrowed to the seed file and the file oathtool is.
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--no-prompt",
+          `--config=${config}`,
+          "--allow-net=127.0.0.1",
+          "--allow-env=AWS_*,HOME,USERPROFILE,HOMEPATH,HOMEDRIVE,_X_AMZN_TRACE_ID,PATH",
+          `--allow-read=${seed},/usr/bin/oathtool`,
+          "--allow-sys=osRelease",
+          "--allow-run=oathtool",
+          program,
+          sts.url,
+          JSON.stringify(sts.baseCredentials),
+          seed,
+        ],
+        env: cliEnv.env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout).trim();
+      const report = JSON.parse(text) as {
+        message: string;
+        details: { permission: string };
+      };
+      assertEquals(report.details.permission, "--allow-read");
+      assertStringIncludes(
+        report.message,
+        "add --allow-read without a list to the deno command (the command's real file and every directory above it, up to /, are checked)",
+      );
+    }
+  },
 });

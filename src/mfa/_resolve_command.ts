@@ -267,11 +267,11 @@ function _readPermissionError(
   cause: unknown,
 ): BRSConfigurationError {
   return new BRSConfigurationError(
-    `Cannot check MFA command '${command}' as Deno's read permission does not cover '${path}' (the command is checked by its real file): add --allow-read=${path} to the deno command`,
+    `Cannot check MFA command '${command}' as Deno's read permission does not cover '${path}': add --allow-read without a list to the deno command (the command's real file and every directory above it, up to /, are checked)`,
     {
       code: "PermissionDenied",
       param: "mfaTokenProvider",
-      details: { command, path, permission: `--allow-read=${path}` },
+      details: { command, path, permission: "--allow-read" },
       cause,
     },
   );
