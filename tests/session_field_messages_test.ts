@@ -341,3 +341,39 @@ try {
     }
   },
 });
+
+Deno.test("createRefreshableSession() with a literal method is typed as that class", async () => {
+  await using session = createRefreshableSession({
+    method: "custom",
+    provider: () => ({
+      accessKey: "ASIAEXAMPLE000000001",
+      secretKey: "example-secret",
+      token: "example-token",
+      expiryTime: new Date(Date.now() + 3_600_000).toISOString(),
+    }),
+  });
+  // Compiles without a cast: the type is CustomRefreshableSession.
+  const typed: CustomRefreshableSession = session;
+  assert(typed instanceof CustomRefreshableSession);
+  const sts = createRefreshableSession({
+    method: "sts",
+    assumeRole: { RoleArn: ROLE },
+  });
+  try {
+    const arn: string = sts.assumeRole.RoleArn;
+    assertEquals(arn, ROLE);
+  } finally {
+    await sts.close();
+  }
+  assertThrows(
+    () =>
+      createRefreshableSession({
+        method: "sts",
+        assumeRole: { RoleArn: ROLE },
+        // @ts-expect-error: a misspelt option is still a compile error
+        regoin: "eu-west-1",
+      }),
+    BRSValidationError,
+    "option 'regoin' is unknown",
+  );
+});
