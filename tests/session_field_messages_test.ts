@@ -2,6 +2,7 @@
 // times out. Each test builds real sessions (against the local STS where a
 // fetch is needed) and checks the one-line message.
 import {
+  BRSConfigurationError,
   BRSIdentityError,
   BRSRefreshError,
   BRSValidationError,
@@ -376,4 +377,54 @@ Deno.test("createRefreshableSession() with a literal method is typed as that cla
     BRSValidationError,
     "option 'regoin' is unknown",
   );
+});
+
+Deno.test("a link named oathtool to a shell is refused even with the shell's real path listed; only the real path given as the command runs", async () => {
+  await using sts = await startLocalSts();
+  const dir = await Deno.makeTempDir({ prefix: "brs_field_link_" });
+  try {
+    const link = `${dir}/oathtool`;
+    await Deno.symlink("/bin/sh", link);
+    const real = await Deno.realPath("/bin/sh");
+    const marker = `${dir}/ran`;
+    const session = (command: string[]): STSRefreshableSession =>
+      new STSRefreshableSession({
+        assumeRole: {
+          RoleArn: ROLE,
+          SerialNumber: "arn:aws:iam::123456789012:mfa/field-link",
+        },
+        region: "us-east-1",
+        stsClientConfig: {
+          endpoint: sts.url,
+          credentials: sts.baseCredentials,
+        },
+        mfaTokenProvider: command,
+        mfaTokenProviderOptions: { allowedCommands: [real] },
+      });
+    {
+      await using viaLink = session([link, "-c", `touch ${marker}`]);
+      const error = await assertRejects(
+        () => viaLink.refreshableCredentials(),
+        BRSConfigurationError,
+      );
+      assertEquals(error.code, "CommandNotAllowed");
+      assertStringIncludes(
+        error.message,
+        `give '${real}' itself as the command and list it`,
+      );
+      assertEquals(
+        await Deno.stat(marker).then(() => true, () => false),
+        false,
+        "the shell ran through the link",
+      );
+    }
+    {
+      // The explicit choice runs (the local STS then refuses its code).
+      await using chosen = session([real, "-c", `touch ${marker}`]);
+      await assertRejects(() => chosen.refreshableCredentials());
+      assert(await Deno.stat(marker).then(() => true, () => false));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
