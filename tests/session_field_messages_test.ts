@@ -428,3 +428,34 @@ Deno.test("a link named oathtool to a shell is refused even with the shell's rea
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("base credentials the AWS SDK cannot find: the message says where to look, not only that they are missing", async () => {
+  await using sts = await startLocalSts();
+  await using session = new STSRefreshableSession({
+    assumeRole: { RoleArn: ROLE },
+    region: "us-east-1",
+    stsClientConfig: {
+      endpoint: sts.url,
+      maxAttempts: 1,
+      // What the AWS SDK's default chain throws for a profile that is in
+      // neither ~/.aws/config nor ~/.aws/credentials.
+      credentials: () => {
+        const error = new Error(
+          "Could not load credentials from any providers",
+        );
+        error.name = "CredentialsProviderError";
+        return Promise.reject(error);
+      },
+    },
+  });
+  const error = await assertRejects(
+    () => session.refreshableCredentials(),
+    BRSRefreshError,
+  );
+  assertEquals(error.code, "CredentialsProviderError");
+  assertStringIncludes(
+    error.message,
+    "(Could not load credentials from any providers): the AWS SDK found no usable base credentials: check the 'profile' option",
+  );
+  assertEquals(sts.calls.AssumeRole, 0);
+});

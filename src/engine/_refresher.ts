@@ -249,6 +249,9 @@ function _advice(code: string, nonRecoverable: boolean): string {
   if (/AccessDenied|NotAuthorized/.test(code)) {
     return "check the role ARN and that the role's trust policy and the base identity's IAM policy allow the call; it is not retried until a caller asks again";
   }
+  if (code === "CredentialsProviderError") {
+    return "the AWS SDK found no usable base credentials: check the 'profile' option (or AWS_PROFILE) against ~/.aws/config and ~/.aws/credentials, the AWS_* variables, or give stsClientConfig.credentials";
+  }
   if (/^ExpiredToken/.test(code)) {
     return "the base credentials have expired: renew them (stsClientConfig.credentials, the profile, or AWS_* variables)";
   }
