@@ -51,8 +51,11 @@ const _METHODS = ["sts", "custom", "web-identity", "iot"] as const;
 /**
  * Creates a session by method: `"sts"` gives an `STSRefreshableSession`,
  * `"custom"` a `CustomRefreshableSession`, `"web-identity"` a
- * `WebIdentityRefreshableSession`, `"iot"` an `IoTRefreshableSession`.
+ * `WebIdentityRefreshableSession`, `"iot"` an `IoTRefreshableSession`;
+ * with a literal `method` the return type is that class, so its own members
+ * (e.g. `assumeRole`) need no cast.
  *
+ * @typeParam M The method, inferred from `options.method`.
  * @param options `method` plus the options of that session.
  * @returns The session.
  * @throws {BRSValidationError} If `method` is unknown (the message lists the
@@ -85,9 +88,21 @@ const _METHODS = ["sts", "custom", "web-identity", "iot"] as const;
  * );
  * ```
  */
-export function createRefreshableSession(
-  options: CreateRefreshableSessionOptions,
-): RefreshableSession {
+export function createRefreshableSession<
+  M extends CreateRefreshableSessionOptions["method"],
+>(
+  options: Extract<CreateRefreshableSessionOptions, { method: M }>,
+): M extends "sts" ? STSRefreshableSession
+  : M extends "custom" ? CustomRefreshableSession
+  : M extends "web-identity" ? WebIdentityRefreshableSession
+  : M extends "iot" ? IoTRefreshableSession
+  : RefreshableSession {
+  // The conditional return type is the class of the method checked in _create.
+  return _create(options) as never;
+}
+
+/** Builds the session `options.method` names; see createRefreshableSession. */
+function _create(options: CreateRefreshableSessionOptions): RefreshableSession {
   if (
     options === null || typeof options !== "object" || Array.isArray(options)
   ) {

@@ -289,13 +289,23 @@ const _WRITABLE_HINT =
 /** The first line of an error, without the file cache's CLI-specific advice. */
 function _reason(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  const line = message.split("\n")[0]!;
+  // Deno's own advice ("run again with the --allow-env flag") is replaced
+  // by the hint, which names the flag's value.
+  const line = message.split("\n")[0]!.replace(/, run again with .*$/, "");
   const cut = error instanceof BRSConfigurationError ? line.indexOf(": ") : -1;
   return (cut === -1 ? line : line.slice(0, cut)).replace(/[.\s]+$/, "");
 }
 
 /** What to do about an unusable directory. */
 function _hint(error: unknown, directory: string, isDefault: boolean): string {
+  if (
+    error instanceof Deno.errors.NotCapable && isDefault &&
+    /\benv access\b/.test(error.message)
+  ) {
+    // The default directory is found through the environment, which the
+    // AWS SDK's --allow-env list does not cover.
+    return `add XDG_CACHE_HOME and HOME to --allow-env (the default directory is $XDG_CACHE_HOME/brs, else $HOME/.cache/brs) and allow reading and writing it, or ${_WRITABLE_HINT}`;
+  }
   if (error instanceof Deno.errors.NotCapable) {
     return `run with --allow-read=${directory} --allow-write=${directory}${
       isDefault ? " (and --allow-env for the default directory)" : ""

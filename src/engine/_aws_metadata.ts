@@ -27,6 +27,7 @@
  */
 
 import { _describeValue } from "../_validate.ts";
+import { _controlEscape } from "../_redact.ts";
 import { loadSharedConfigFiles } from "@smithy/shared-ini-file-loader";
 import { BRSValidationError } from "../errors.ts";
 
@@ -214,6 +215,16 @@ export function _getAvailableRegions(
       }`,
       { param: "options" },
     );
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== "allowNonRegional") {
+      throw new BRSValidationError(
+        `Cannot list regions as option '${
+          _controlEscape(key)
+        }' is unknown: use allowNonRegional`,
+        { param: key, details: { allowed: ["allowNonRegional"] } },
+      );
+    }
   }
   const { allowNonRegional } = options;
   if (allowNonRegional !== undefined && typeof allowNonRegional !== "boolean") {

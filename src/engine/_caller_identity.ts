@@ -51,9 +51,24 @@ function _identityCallError(
   return new BRSIdentityError(
     `Cannot get the identity as the STS endpoint${at} answered ${facts.action} with ${code}${
       text === "" ? "" : ` (${text})`
-    }: check the endpoint, the network and the role's permissions, then try again`,
+    }: ${_identityAdvice(code)}`,
     { code, cause, ...details },
   );
+}
+
+/**
+ * What to do about a refused `GetCallerIdentity`, by STS's code. The call
+ * needs no IAM permission, so a refusal is about the credentials or the
+ * endpoint.
+ */
+function _identityAdvice(code: string): string {
+  if (
+    /InvalidClientTokenId|SignatureDoesNotMatch|IncompleteSignature|UnrecognizedClient|ExpiredToken/
+      .test(code)
+  ) {
+    return "STS refused the session's own credentials: check that the credential source and this STS endpoint belong together (a custom provider's keys, 'stsClientConfig.endpoint'), then try again";
+  }
+  return "check the endpoint and the network, then try again (GetCallerIdentity needs no IAM permission)";
 }
 
 /**

@@ -241,6 +241,25 @@ export function _errorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What to do about a failed fetch, by the error's code: the last part of the
+ * one-line message (the value and the cause come before it).
+ */
+function _advice(code: string, nonRecoverable: boolean): string {
+  if (/AccessDenied|NotAuthorized/.test(code)) {
+    return "check the role ARN and that the role's trust policy and the base identity's IAM policy allow the call; it is not retried until a caller asks again";
+  }
+  if (code === "CredentialsProviderError") {
+    return "the AWS SDK found no usable base credentials: check the 'profile' option (or AWS_PROFILE) against ~/.aws/config and ~/.aws/credentials, the AWS_* variables, or give stsClientConfig.credentials";
+  }
+  if (/^ExpiredToken/.test(code)) {
+    return "the base credentials have expired: renew them (stsClientConfig.credentials, the profile, or AWS_* variables)";
+  }
+  return nonRecoverable
+    ? "fix the cause; it is not retried until a caller asks again"
+    : "it is retried with backoff (the next attempt at retryAt)";
+}
+
 /** `String(value)`, or a type name when that throws (e.g. an object without a prototype). */
 function _safeString(value: unknown): string {
   try {
@@ -743,10 +762,10 @@ export class _Refresher {
       aborted.catch(() => {});
       const timer = setTimeout(() => {
         controller.abort(
-          new BRSError(
+          new BRSRefreshError(
             `Cannot refresh credentials as the attempt took longer than ${
               this.#attemptTimeoutMs / 1000
-            } s: it was aborted`,
+            } s (refreshTimeout) and was aborted: check that the credential source answers (endpoint, network, proxy, MFA command), or raise refreshTimeout`,
             { code: "RefreshTimeout" },
           ),
         );
@@ -1006,9 +1025,9 @@ export class _Refresher {
       const code = _errorCode(cause) ?? "RefreshError";
       const text = cause instanceof Error ? cause.message : _safeString(cause);
       error = new BRSRefreshError(
-        `Cannot refresh credentials as the source failed with ${code}: ${
-          text.slice(0, 300)
-        }`,
+        `Cannot refresh credentials as the source failed with ${code} (${
+          text.slice(0, 300).replace(/[.\s]+$/, "")
+        }): ${_advice(code, nonRecoverable)}`,
         {
           code,
           cause,

@@ -392,6 +392,40 @@ const _REAL_CLOCK: Clock = {
   monotonic: () => performance.now(),
 };
 
+/**
+ * Refuses an unknown key of a session's options (a misspelt key is named,
+ * never ignored). Subclasses call it before their own checks, so that a
+ * misspelt `webIdentityTokenFile` is reported as unknown rather than as a
+ * missing token source. Anything but a plain object is left to the other
+ * checks.
+ *
+ * @param options The options given.
+ * @param extraKeys The keys of the subclass, beside the shared ones.
+ * @param kind The class name, for the message.
+ */
+export function _checkOptionKeys(
+  options: unknown,
+  extraKeys: readonly string[],
+  kind: string,
+): void {
+  if (
+    options === null || typeof options !== "object" || Array.isArray(options)
+  ) {
+    return;
+  }
+  const allowed = [...extraKeys, ..._BASE_OPTION_KEYS];
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new BRSValidationError(
+        `Cannot create ${kind} as option '${key}' is unknown: use one of ${
+          allowed.join(", ")
+        }`,
+        { param: key, details: { allowed } },
+      );
+    }
+  }
+}
+
 /** Validates the options every session shares; throws on unknown keys. */
 function _validateBaseOptions(
   options: unknown,
@@ -410,17 +444,7 @@ function _validateBaseOptions(
     );
   }
   const o = options as Record<string, unknown>;
-  const allowed = [...extraKeys, ..._BASE_OPTION_KEYS];
-  for (const key of Object.keys(o)) {
-    if (!allowed.includes(key)) {
-      throw new BRSValidationError(
-        `${prefix} as option '${key}' is unknown: use one of ${
-          allowed.join(", ")
-        }`,
-        { param: key, details: { allowed } },
-      );
-    }
-  }
+  _checkOptionKeys(o, extraKeys, kind);
   for (const key of ["advisoryTimeout", "mandatoryTimeout"]) {
     const v = o[key];
     if (

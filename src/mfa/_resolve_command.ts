@@ -267,11 +267,11 @@ function _readPermissionError(
   cause: unknown,
 ): BRSConfigurationError {
   return new BRSConfigurationError(
-    `Cannot check MFA command '${command}' as Deno's read permission does not cover '${path}' (the command is checked by its real file): add --allow-read=${path} to the deno command`,
+    `Cannot check MFA command '${command}' as Deno's read permission does not cover '${path}': add --allow-read without a list to the deno command (the command's real file and every directory above it, up to /, are checked)`,
     {
       code: "PermissionDenied",
       param: "mfaTokenProvider",
-      details: { command, path, permission: `--allow-read=${path}` },
+      details: { command, path, permission: "--allow-read" },
       cause,
     },
   );
@@ -474,9 +474,12 @@ export async function _resolveCommand(
   const realName = _basename(real);
   const interpreter = _isInterpreter(realName);
   // A bare name listed counts by the real file's name only (below).
-  const byPath = allowedCommands.includes(real) ||
-    (_hasSeparator(command) && allowedCommands.includes(command) &&
-      !interpreter);
+  // An interpreter runs only as the explicit choice: its real path given as
+  // the command and listed, never through a link or a name.
+  const byPath = interpreter
+    ? command === real && allowedCommands.includes(real)
+    : allowedCommands.includes(real) ||
+      (_hasSeparator(command) && allowedCommands.includes(command));
   const byName = _allowedNames(allowedCommands).has(realName) && !interpreter;
   if (byPath || byName) return { given: command, path, real };
   const resolved = real === path
@@ -484,7 +487,7 @@ export async function _resolveCommand(
     : `'${_controlEscape(path)}', a link to '${realShown}'`;
   throw new BRSConfigurationError(
     interpreter
-      ? `Cannot run MFA command '${shown}' as it resolves to ${resolved}, a shell or interpreter, which runs whatever it is given: use an OTP tool, or list '${realShown}' itself in mfaTokenProviderOptions.allowedCommands (CLI: allowed_commands in the profile, or BRS_ALLOWED_COMMANDS) if you mean to run it`
+      ? `Cannot run MFA command '${shown}' as it resolves to ${resolved}, a shell or interpreter, which runs whatever it is given: use an OTP tool, or, if you mean to run it, give '${realShown}' itself as the command and list it in mfaTokenProviderOptions.allowedCommands (CLI: allowed_commands in the profile, or BRS_ALLOWED_COMMANDS)`
       : `Cannot run MFA command '${shown}' as it resolves to ${resolved}, whose name '${
         _controlEscape(realName)
       }' is not in the allowlist of MFA tools (built in: ${

@@ -9,6 +9,7 @@ import { _checkOptionalObject, _typeName } from "../_validate.ts";
 import type { _FetchResult } from "../engine/_refresher.ts";
 import { BRSValidationError } from "../errors.ts";
 import {
+  _checkOptionKeys,
   type AwsCredentialIdentity,
   RefreshableSession,
   type RefreshableSessionOptions,
@@ -261,6 +262,7 @@ export class CustomRefreshableSession extends RefreshableSession {
    */
   constructor(options: CustomRefreshableSessionOptions) {
     const o = options as unknown as Record<string, unknown> | undefined;
+    _checkOptionKeys(options, _CUSTOM_KEYS, "CustomRefreshableSession");
     const provider = o?.provider;
     if (o !== null && typeof o === "object" && typeof provider !== "function") {
       throw new BRSValidationError(

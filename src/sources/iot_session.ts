@@ -16,6 +16,7 @@ import type { _FetchResult } from "../engine/_refresher.ts";
 import { _checkOptionalObject, _describeValue } from "../_validate.ts";
 import { BRSRefreshError, BRSValidationError } from "../errors.ts";
 import {
+  _checkOptionKeys,
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "../engine/refreshable_session.ts";
@@ -321,6 +322,7 @@ export class IoTRefreshableSession extends RefreshableSession {
       (options !== null && typeof options === "object"
         ? options
         : {}) as Record<string, unknown>;
+    _checkOptionKeys(options, _KEYS, _OWNER);
     const endpoint = _parseEndpoint(
       _requireString(o, "endpoint", "the credentials endpoint's host name"),
     );

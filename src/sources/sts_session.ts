@@ -28,6 +28,7 @@ import {
   type MfaTokenSource,
 } from "../mfa/mfa.ts";
 import {
+  _checkOptionKeys,
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "../engine/refreshable_session.ts";
@@ -117,8 +118,8 @@ export interface STSRefreshableSessionOptions
    * this host through a file cache and lock (the companion CLI's), so N
    * processes make one AssumeRole call per expiry, not N. `true` uses the
    * CLI's directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
-   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
-   * default one). Entries are keyed by the AssumeRole request (never the
+   * `--allow-read` and `--allow-write` on it (and `--allow-env=XDG_CACHE_HOME,HOME`
+   * for the default one). Entries are keyed by the AssumeRole request (never the
    * MFA code), the STS endpoint and region, and the base access key id.
    * When the directory cannot be used, the session refreshes on its own and
    * emits a `warning` event.
@@ -275,6 +276,7 @@ export class STSRefreshableSession extends RefreshableSession {
    */
   constructor(options: STSRefreshableSessionOptions) {
     const o = options as unknown as Record<string, unknown>;
+    _checkOptionKeys(options, _STS_KEYS, "STSRefreshableSession");
     const stsClientConfig = o?.stsClientConfig;
     _checkOptionalObject(
       "STSRefreshableSession",

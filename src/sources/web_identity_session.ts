@@ -35,6 +35,7 @@ import {
   BRSValidationError,
 } from "../errors.ts";
 import {
+  _checkOptionKeys,
   RefreshableSession,
   type RefreshableSessionOptions,
 } from "../engine/refreshable_session.ts";
@@ -161,8 +162,8 @@ export interface WebIdentityRefreshableSessionOptions
    * processes (each reading the same token file) make one
    * AssumeRoleWithWebIdentity call per expiry, not N. `true` uses the CLI's
    * directory (`$XDG_CACHE_HOME/brs`, else `~/.cache/brs`); needs
-   * `--allow-read` and `--allow-write` on it (and `--allow-env` for the
-   * default one). Entries are keyed by the request, the STS endpoint and
+   * `--allow-read` and `--allow-write` on it (and `--allow-env=XDG_CACHE_HOME,HOME`
+   * for the default one). Entries are keyed by the request, the STS endpoint and
    * region, and the token file's path (never the token); with a token
    * function, set `sharedCache.key` to tell services apart. When the
    * directory cannot be used, the session refreshes on its own and emits a
@@ -370,6 +371,7 @@ export class WebIdentityRefreshableSession extends RefreshableSession {
       (options !== null && typeof options === "object"
         ? options
         : {}) as Record<string, unknown>;
+    _checkOptionKeys(options, _KEYS, _OWNER);
     _checkOptionalObject(
       _OWNER,
       _PATH,
