@@ -1,0 +1,194 @@
+/**
+ * Hostile local input beyond the cache: the SSO token cache of
+ * `aws sso login` planted by another user, opened to others, or made a FIFO,
+ * a device, a directory or an oversize file; and config files built to make
+ * planning slow (tens of thousands of profiles, a chain of 10 000 source
+ * profiles).
+ *
+ * Each case ends in a typed error or a refusal within its bound: every CLI
+ * run has a watchdog that kills it, so a hang fails the test. Cases that need
+ * another user run as root and chown to `nobody`; they are ignored otherwise.
+ */
+
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
+import {
+  CLI_FLAGS,
+  CLI_PATH,
+  type CliResult,
+  makeCliEnv,
+  ROLE_ARN,
+  ROOT,
+} from "./fixtures/cli/helpers.ts";
+import { IS_ROOT } from "./_helpers/tools.ts";
+
+/** `nobody`: the other user of the machine. */
+const NOBODY = 65534;
+/** A CLI run is killed after this: a hang then fails the test. */
+const WATCHDOG_MS = 30_000;
+const ACCOUNT = "123456789012";
+
+interface BoundedResult extends CliResult {
+  /** Milliseconds until it ended. */
+  ms: number;
+  /** Whether the watchdog killed it. */
+  killed: boolean;
+}
+
+/** Runs the real CLI with the narrow flags; killed by the watchdog if it hangs. */
+async function runBounded(
+  args: string[],
+  env: Record<string, string>,
+): Promise<BoundedResult> {
+  const start = performance.now();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--no-prompt", ...CLI_FLAGS, CLI_PATH, ...args],
+    env,
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(WATCHDOG_MS),
+  }).output();
+  return {
+    code: output.code,
+    stdout: new TextDecoder().decode(output.stdout),
+    stderr: new TextDecoder().decode(output.stderr),
+    ms: performance.now() - start,
+    killed: output.signal !== null,
+  };
+}
+
+/** Asserts a clean typed refusal: exit 2, one `brs:` line that matches, no hang. */
+function assertRefused(r: BoundedResult, pattern: RegExp): void {
+  assert(!r.killed, `hung: killed after ${Math.round(r.ms)} ms`);
+  assertEquals(r.code, 2, r.stderr);
+  assertMatch(r.stderr, pattern);
+  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assertEquals(r.stdout, "");
+}
+
+Deno.test({
+  name:
+    "the CLI refuses an SSO token planted by another user or open to others, and a FIFO, /dev/zero, a directory or an oversize token at once, never printing the token",
+  ignore: !IS_ROOT,
+  fn: async () => {
+    await using sts = await startLocalSts();
+    await using sso = await startLocalSso({
+      sts,
+      accounts: { [ACCOUNT]: ["Developer"] },
+    });
+    await using cli = await makeCliEnv();
+    const env: Record<string, string> = {
+      ...cli.env,
+      HOME: cli.dir,
+      AWS_ENDPOINT_URL_SSO: sso.url,
+      AWS_ENDPOINT_URL_SSO_OIDC: sso.url,
+      AWS_ENDPOINT_URL_STS: sts.url,
+    };
+    await Deno.writeTextFile(
+      cli.env.AWS_CONFIG_FILE!,
+      `[profile sso-dev]\nsso_session = my-sso\nsso_account_id = ${ACCOUNT}\nsso_role_name = Developer\nregion = eu-west-1\n\n` +
+        `[sso-session my-sso]\nsso_start_url = ${sso.startUrl}\nsso_region = us-east-1\nsso_registration_scopes = sso:account:access\n`,
+    );
+    const login = await sso.login({ home: cli.dir, sessionName: "my-sso" });
+    const token = await Deno.readTextFile(login.path);
+    const args = ["credentials", "--profile", "sso-dev", "--no-cache"];
+    const fresh = (): void => {
+      Deno.removeSync(login.path, { recursive: true });
+      Deno.writeTextFileSync(login.path, token, { mode: 0o600 });
+      Deno.chmodSync(login.path, 0o600);
+    };
+    const cases: [string, () => void, RegExp][] = [
+      ["another user's token", () => {
+        fresh();
+        Deno.chownSync(login.path, NOBODY, NOBODY);
+      }, /belongs to uid 65534, not to the user running brs/],
+      ["a link to another user's token", () => {
+        fresh();
+        const planted = `${cli.dir}/planted.json`;
+        Deno.writeTextFileSync(planted, token, { mode: 0o600 });
+        Deno.chownSync(planted, NOBODY, NOBODY);
+        Deno.removeSync(login.path);
+        Deno.symlinkSync(planted, login.path);
+      }, /belongs to uid 65534/],
+      ["a token others can change", () => {
+        fresh();
+        Deno.chmodSync(login.path, 0o666);
+      }, /can be changed by other users \(mode 0666\)/],
+      ["a FIFO", () => {
+        Deno.removeSync(login.path);
+        new Deno.Command("mkfifo", { args: [login.path] }).outputSync();
+      }, /is a FIFO, not a regular file/],
+      ["/dev/zero", () => {
+        Deno.removeSync(login.path);
+        Deno.symlinkSync("/dev/zero", login.path);
+      }, /is a character device, not a regular file/],
+      ["a directory", () => {
+        Deno.removeSync(login.path);
+        Deno.mkdirSync(login.path);
+      }, /is a directory, not a regular file/],
+      ["an oversize token", () => {
+        Deno.removeSync(login.path, { recursive: true });
+        Deno.writeTextFileSync(login.path, " ".repeat(1024 * 1024) + token, {
+          mode: 0o600,
+        });
+      }, /is larger than 64 KiB/],
+    ];
+    for (const [what, plant, said] of cases) {
+      plant();
+      const r = await runBounded([...args, "--debug"], env);
+      assert(!r.killed, `${what}: hung`);
+      assertEquals(r.code, 2, `${what}: ${r.stderr}`);
+      assertMatch(r.stderr, said, what);
+      assertMatch(r.stderr, /run 'aws sso login --profile sso-dev'/, what);
+      assert(!r.stderr.includes(login.accessToken), `${what}: token shown`);
+      assertEquals(r.stdout, "", what);
+    }
+    assertEquals(sso.calls.total, 0, "no planted token reached the portal");
+    // the user's own token still works
+    fresh();
+    const ok = await runBounded(args, env);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertEquals(sso.calls.GetRoleCredentials, 1);
+  },
+});
+
+Deno.test("brs profiles stays fast on 60 000 profiles and a chain of 10 000 source profiles; the chain is refused by its length", async () => {
+  await using sts = await startLocalSts();
+  await using flat = await makeCliEnv(sts.baseCredentials);
+  await using chained = await makeCliEnv(sts.baseCredentials);
+  let many = "";
+  for (let i = 0; i < 60_000; i++) many += `[profile q${i}]\nregion = x\n`;
+  await Deno.writeTextFile(flat.env.AWS_CONFIG_FILE!, many);
+  const hops = 10_000;
+  let chain = "";
+  for (let i = 0; i < hops; i++) {
+    chain += `[profile p${i}]\nrole_arn = ${ROLE_ARN}\nsource_profile = ${
+      i + 1 < hops ? `p${i + 1}` : "default"
+    }\n`;
+  }
+  await Deno.writeTextFile(chained.env.AWS_CONFIG_FILE!, chain);
+  const [listed, chainListed, refused] = await Promise.all([
+    runBounded(["profiles", "--json"], flat.env),
+    runBounded(["profiles", "--json"], chained.env),
+    runBounded(
+      ["credentials", "--profile", "p0", "--endpoint-url", sts.url],
+      chained.env,
+    ),
+  ]);
+  for (const r of [listed, chainListed]) {
+    assert(!r.killed, `hung: killed after ${Math.round(r.ms)} ms`);
+    assertEquals(r.code, 0, r.stderr);
+  }
+  assertEquals(JSON.parse(listed.stdout).length, 60_000);
+  const rows = JSON.parse(chainListed.stdout) as { error?: string }[];
+  assertEquals(rows.length, hops);
+  assertMatch(rows[0]!.error!, /goes through more than 100 profiles/);
+  assertRefused(
+    refused,
+    /profile 'p0' as its chain of source profiles goes through more than 100 profiles \('source_profile' of profile 'p99' in .* line 300 goes on to 'p100'\)/,
+  );
+  assertEquals(sts.calls.total, 0);
+});
