@@ -1,16 +1,25 @@
 /**
  * Hostile local input beyond the cache: the SSO token cache of
  * `aws sso login` planted by another user, opened to others, or made a FIFO,
- * a device, a directory or an oversize file; and config files built to make
- * planning slow (tens of thousands of profiles, a chain of 10 000 source
- * profiles).
+ * a device, a directory or an oversize file; a TOTP seed file in a directory
+ * another user can write, swapped for a FIFO by a loop running as that user;
+ * and config files built to make planning slow (tens of thousands of
+ * profiles, a chain of 10 000 source profiles).
  *
  * Each case ends in a typed error or a refusal within its bound: every CLI
  * run has a watchdog that kills it, so a hang fails the test. Cases that need
  * another user run as root and chown to `nobody`; they are ignored otherwise.
  */
 
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertMatch,
+  assertRejects,
+} from "@std/assert";
+import { BRSConfigurationError, createMfaTokenSource } from "../mod.ts";
+import { _resetMfaRegistryForTesting } from "../src/mfa/_mfa_registry.ts";
 import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
 import {
   CLI_FLAGS,
@@ -191,4 +200,76 @@ Deno.test("brs profiles stays fast on 60 000 profiles and a chain of 10 000 sour
     /profile 'p0' as its chain of source profiles goes through more than 100 profiles \('source_profile' of profile 'p99' in .* line 300 goes on to 'p100'\)/,
   );
   assertEquals(sts.calls.total, 0);
+});
+
+Deno.test({
+  name:
+    "a seed file (stdinFile) in a directory another user can write or owns is refused, so a loop swapping it for a FIFO never makes brs wait",
+  ignore: !IS_ROOT,
+  fn: async () => {
+    _resetMfaRegistryForTesting();
+    const seed = "JBSWY3DPEHPK3PXP";
+    const top = await Deno.makeTempDir({ prefix: "brs_seed_dir_" });
+    await Deno.chmod(top, 0o755); // nobody reaches the shared directory
+    try {
+      const read = (stdinFile: string): Promise<BRSConfigurationError> =>
+        assertRejects(
+          () =>
+            createMfaTokenSource(["oathtool", "--totp", "-b", "-"], {
+              stdinFile,
+            })(`arn:aws:iam::${ACCOUNT}:mfa/seed-dir`),
+          BRSConfigurationError,
+        );
+      // a directory others can write (no sticky bit), and one nobody owns
+      const shared = `${top}/shared`;
+      await Deno.mkdir(shared);
+      await Deno.chmod(shared, 0o777);
+      await Deno.writeTextFile(`${shared}/seed`, seed, { mode: 0o600 });
+      const open = await read(`${shared}/seed`);
+      assertEquals(open.code, "SecretFileUnsafe");
+      assertMatch(open.message, /above it is writable by other users/);
+      assertFalse(open.message.includes(seed));
+      const theirs = `${top}/theirs`;
+      await Deno.mkdir(theirs, { mode: 0o755 });
+      await Deno.writeTextFile(`${theirs}/seed`, seed, { mode: 0o600 });
+      await Deno.chown(theirs, NOBODY, NOBODY);
+      assertMatch((await read(`${theirs}/seed`)).message, /uid 65534/);
+      // through a link from a safe directory into the shared one
+      await Deno.symlink(`${shared}/seed`, `${top}/link`);
+      assertMatch((await read(`${top}/link`)).message, /writable by other/);
+      // the race: nobody swaps the seed for a FIFO and back, forever
+      const swap = `${top}/swap.sh`;
+      await Deno.writeTextFile(
+        swap,
+        `#!/bin/sh\ncd '${shared}' || exit 1\nwhile :; do mv seed s 2>/dev/null; mkfifo seed 2>/dev/null; rm -f seed; mv s seed 2>/dev/null; done\n`,
+        { mode: 0o755 },
+      );
+      await Deno.chmod(swap, 0o755);
+      const attacker = new Deno.Command("setpriv", {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", swap],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      let exited = false;
+      attacker.status.then(() => exited = true);
+      try {
+        const until = performance.now() + 2_000;
+        let tries = 0;
+        while (performance.now() < until) {
+          tries++;
+          const outcome = await Promise.race([
+            read(`${shared}/seed`).then((e) => e.code),
+            new Promise<string>((done) => setTimeout(done, 3_000, "hung")),
+          ]);
+          assert(outcome !== "hung", `waited on a FIFO after ${tries} tries`);
+        }
+        assertFalse(exited, "the swapping loop did not run");
+      } finally {
+        if (!exited) attacker.kill("SIGKILL");
+        await attacker.status;
+      }
+    } finally {
+      await Deno.remove(top, { recursive: true });
+    }
+  },
 });
