@@ -273,3 +273,86 @@ Deno.test({
     }
   },
 });
+
+Deno.test("exec --server stays up under a flood of connections past its file limit and drops clients that never finish their request", async () => {
+  await using sts = await startLocalSts();
+  await using cli = await makeCliEnv(sts.baseCredentials);
+  // brs with 256 file descriptors; the flood below needs more than that
+  const brs = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'ulimit -n 256 && exec "$0" "$@"',
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "--no-prompt",
+      ...CLI_FLAGS,
+      CLI_PATH,
+      "exec",
+      "--server",
+      "--role-arn",
+      ROLE_ARN,
+      "--endpoint-url",
+      sts.url,
+      "--",
+      "sh",
+      "-c",
+      'echo "$AWS_CONTAINER_CREDENTIALS_FULL_URI $AWS_CONTAINER_AUTHORIZATION_TOKEN"; exec sleep 60',
+    ],
+    env: cli.env,
+    clearEnv: true,
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const held: Deno.TcpConn[] = [];
+  let ended = false;
+  brs.status.then(() => ended = true);
+  try {
+    const lines = brs.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    const [uri = "", token = ""] = (await lines.read()).value!.trim().split(
+      " ",
+    );
+    const ask = async (authorization?: string): Promise<number> => {
+      const r = await fetch(uri, {
+        headers: authorization === undefined ? {} : { authorization },
+        signal: AbortSignal.timeout(10_000),
+      });
+      await r.body?.cancel();
+      return r.status;
+    };
+    assertEquals(await ask(), 401);
+    assertEquals(await ask("0".repeat(64)), 401);
+    // 400 connections that each send half a request and wait
+    const port = Number(new URL(uri).port);
+    const half = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\nX-a: ");
+    for (let i = 0; i < 400; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(half).catch(() => 0);
+      held.push(conn);
+    }
+    assertEquals(await ask(token), 200, "no credentials during the flood");
+    // the server drops a client that never ends its request (the newest
+    // held one: still open when the flood ended)
+    const last = held[held.length - 1]!;
+    const dropped = await Promise.race([
+      last.read(new Uint8Array(16)).then((n) => n === null, () => true),
+      new Promise<false>((done) => setTimeout(done, 10_000, false)),
+    ]);
+    assert(dropped, "a half request held its connection past the timeout");
+    assertEquals(await ask(token), 200);
+    assertFalse(ended, "brs ended during the flood");
+  } finally {
+    for (const conn of held) {
+      try {
+        conn.close();
+      } catch { /* dropped by the server */ }
+    }
+    brs.kill("SIGTERM");
+    const status = await brs.status;
+    const stderr = await new Response(brs.stderr).text();
+    assertEquals(stderr, "");
+    assert(status.signal === null || status.code !== 0);
+  }
+});
