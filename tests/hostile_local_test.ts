@@ -3,6 +3,7 @@
  * `aws sso login` planted by another user, opened to others, or made a FIFO,
  * a device, a directory or an oversize file; a TOTP seed file in a directory
  * another user can write, swapped for a FIFO by a loop running as that user;
+ * an MFA command reached through a link another user owns in `/tmp`;
  * and config files built to make planning slow (tens of thousands of
  * profiles, a chain of 10 000 source profiles).
  *
@@ -29,7 +30,7 @@ import {
   ROLE_ARN,
   ROOT,
 } from "./fixtures/cli/helpers.ts";
-import { IS_ROOT } from "./_helpers/tools.ts";
+import { HAS_OATHTOOL, IS_ROOT } from "./_helpers/tools.ts";
 
 /** `nobody`: the other user of the machine. */
 const NOBODY = 65534;
@@ -355,4 +356,52 @@ Deno.test("exec --server stays up under a flood of connections past its file lim
     assertEquals(stderr, "");
     assert(status.signal === null || status.code !== 0);
   }
+});
+
+Deno.test({
+  name:
+    "an MFA command whose chain of links passes through a link another user owns in /tmp is refused before it runs",
+  ignore: !IS_ROOT || !HAS_OATHTOOL,
+  fn: async () => {
+    _resetMfaRegistryForTesting();
+    const found = await new Deno.Command("sh", {
+      args: ["-c", "command -v oathtool"],
+      stdout: "piped",
+    }).output();
+    const real = await Deno.realPath(
+      new TextDecoder().decode(found.stdout).trim(),
+    );
+    const dir = await Deno.makeTempDir({ prefix: "brs_link_chain_" });
+    await Deno.chmod(dir, 0o755);
+    // nobody's link in the sticky /tmp, pointing (for now) at the real tool
+    const theirs = `/tmp/brs_theirs_${crypto.randomUUID()}`;
+    try {
+      const ln = await new Deno.Command("setpriv", {
+        args: [
+          "--reuid=65534",
+          "--regid=65534",
+          "--clear-groups",
+          "ln",
+          "-s",
+          real,
+          theirs,
+        ],
+      }).output();
+      assert(ln.success);
+      assertEquals((await Deno.lstat(theirs)).uid, NOBODY);
+      await Deno.symlink(theirs, `${dir}/oathtool`);
+      const error = await assertRejects(
+        () =>
+          createMfaTokenSource([`${dir}/oathtool`, "--totp", "-b", "-"])(
+            `arn:aws:iam::${ACCOUNT}:mfa/link-chain`,
+          ),
+        BRSConfigurationError,
+      );
+      assertEquals(error.code, "CommandNotTrusted");
+      assertMatch(error.message, /brs_theirs_.*belongs to uid 65534/);
+    } finally {
+      await Deno.remove(theirs).catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

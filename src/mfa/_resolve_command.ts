@@ -343,6 +343,33 @@ async function _lookUp(name: string, shown: string): Promise<string> {
 }
 
 /**
+ * Every link on the way from `path` to its real file, with the directories
+ * above each: whoever owns a link in the chain (one in `/tmp`, say) could
+ * point it elsewhere after the check.
+ */
+async function _linkChain(shown: string, path: string): Promise<string[]> {
+  const out: string[] = [];
+  let current = path;
+  for (let hop = 0; hop < 40; hop++) {
+    let target: string;
+    try {
+      if (!(await Deno.lstat(current)).isSymlink) break;
+      target = await Deno.readLink(current);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) {
+        throw _readPermissionError(shown, current, error);
+      }
+      break;
+    }
+    out.push(current, ..._parentDirectories(current));
+    current = target.startsWith("/")
+      ? target
+      : `${current.replace(/\/+[^/]*$/, "")}/${target}`;
+  }
+  return out;
+}
+
+/**
  * Checks that nobody but root and the user running brs could have put the
  * program there or can swap it: the real file, and every directory above it
  * and above the file found (a link), belong to root or to the user, and none
@@ -362,6 +389,7 @@ async function _checkTrustedPath(
     real,
     ..._parentDirectories(real),
     ..._parentDirectories(path),
+    ...await _linkChain(shown, path),
   ]);
   const untrusted = await _untrustedEntry(
     entries,
