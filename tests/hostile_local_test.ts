@@ -405,3 +405,31 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "the CLI refuses a cache directory below a directory another user owns or anyone can write, who could swap it after the check",
+  ignore: !IS_ROOT,
+  fn: async () => {
+    await using sts = await startLocalSts();
+    await using cli = await makeCliEnv(sts.baseCredentials);
+    const theirs = `${cli.dir}/theirs`;
+    await Deno.mkdir(theirs, { mode: 0o755 });
+    await Deno.chown(theirs, NOBODY, NOBODY);
+    const open = `${cli.dir}/open`;
+    await Deno.mkdir(open);
+    await Deno.chmod(open, 0o777);
+    const args = ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url"];
+    const [owned, writable] = await Promise.all([
+      runBounded([...args, sts.url], { ...cli.env, XDG_CACHE_HOME: theirs }),
+      runBounded([...args, sts.url], { ...cli.env, XDG_CACHE_HOME: open }),
+    ]);
+    assertRefused(owned, /above it is owned by uid 65534, who could swap it/);
+    assertRefused(writable, /above it is writable by other users/);
+    for (const dir of [theirs, open]) {
+      const names = [...Deno.readDirSync(`${dir}/brs`)].map((e) => e.name);
+      assertEquals(names, [], "nothing written there");
+    }
+    assertEquals(sts.calls.total, 0);
+  },
+});
