@@ -106,6 +106,28 @@ export async function _ensurePrivateDirectory(
   if (info.uid !== null && info.uid !== uid) {
     refuse(`it is owned by uid ${info.uid}, not by you (uid ${uid})`);
   }
+  // Whoever owns a directory above it, or can write one (no sticky bit),
+  // could rename it away and put a link or a directory of theirs in its
+  // place after this check.
+  for (const above of _above(directory)) {
+    let parent: Deno.FileInfo;
+    try {
+      parent = await Deno.lstat(above);
+    } catch {
+      continue; // not readable here (a narrowed --allow-read): not checked
+    }
+    const mode = parent.mode ?? 0;
+    if (parent.uid !== null && parent.uid !== 0 && parent.uid !== uid) {
+      refuse(
+        `'${above}' above it is owned by uid ${parent.uid}, who could swap it`,
+      );
+    }
+    if ((mode & 0o002) !== 0 && (mode & 0o1000) === 0 && !parent.isSymlink) {
+      refuse(
+        `'${above}' above it is writable by other users, who could swap it`,
+      );
+    }
+  }
   let repaired: string | undefined;
   if (info.mode !== null && (info.mode & 0o077) !== 0) {
     await Deno.chmod(directory, 0o700);
@@ -114,6 +136,18 @@ export async function _ensurePrivateDirectory(
     }, open to other users`;
   }
   return { exists: true, uid, ...(repaired ? { repaired } : {}) };
+}
+
+/** The directories above `path`, up to the root. */
+function _above(path: string): string[] {
+  const out: string[] = [];
+  let dir = path.replace(/\/+$/, "").replace(/\/+[^/]*$/, "");
+  while (dir !== "") {
+    out.push(dir);
+    dir = dir.replace(/\/+[^/]*$/, "");
+  }
+  if (path.startsWith("/")) out.push("/");
+  return out;
 }
 
 /**

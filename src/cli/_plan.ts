@@ -229,7 +229,20 @@ export interface _PlanInput {
   checkValues?: boolean;
   /** Accept a plan with no hop whose leaf is keys, a process or a credential source (`brs profiles` shows it); default false. */
   allowLeafOnly?: boolean;
+  /**
+   * The AWS profiles of `config` and `credentials`, already merged, when the
+   * caller plans many profiles of the same files (`brs profiles`): merging
+   * once keeps that linear in the number of profiles.
+   */
+  merged?: Map<string, _AwsProfile>;
 }
+
+/**
+ * The most profiles a chain of source profiles may go through. Real chains
+ * have a few; the bound keeps planning (and `brs profiles`, which plans every
+ * profile) fast whatever the config file holds.
+ */
+export const _MAX_CHAIN_PROFILES = 100;
 
 function _config(message: string, param?: string): BRSConfigurationError {
   return new BRSConfigurationError(message, { code: "ConfigError", param });
@@ -828,12 +841,13 @@ function _resolveAws(
   targetIsLast: boolean,
 ): { leaf: _Leaf; hops: _Hop[] } {
   const visited: string[] = [];
+  const seen = new Set<string>();
   const hops: _Hop[] = []; // last first, reversed at the end
   let current = name;
   let referrer = via;
   let isFirst = first;
   while (true) {
-    if (visited.includes(current)) {
+    if (seen.has(current)) {
       const loop = [...visited.slice(visited.indexOf(current)), current];
       const closing = ctx.aws.get(visited[visited.length - 1]!);
       throw _config(
@@ -858,7 +872,20 @@ function _resolveAws(
         current,
       );
     }
+    if (visited.length === _MAX_CHAIN_PROFILES) {
+      throw _config(
+        `Cannot use profile '${
+          _controlEscape(visited[0]!)
+        }' as its chain of source profiles goes through more than ${_MAX_CHAIN_PROFILES} profiles (${
+          _at(ctx.aws.get(visited[visited.length - 1]!)!, "source_profile")
+        } goes on to '${
+          _controlEscape(current)
+        }'): point a source_profile nearer the start at a profile with keys or another source`,
+        `${visited[0]}.source_profile`,
+      );
+    }
     visited.push(current);
+    seen.add(current);
     _unknownKeys(ctx, p);
     const v = p.values;
     const isLast = hops.length === 0 && targetIsLast && isFirst;
@@ -1023,7 +1050,7 @@ function _defaultBase(ctx: _Ctx): { leaf: _Leaf; hops: _Hop[] } {
  * @throws {BRSValidationError} A bad value, naming where it came from.
  */
 export function _planCredentials(input: _PlanInput): _Plan {
-  const aws = _mergeAwsProfiles(
+  const aws = input.merged ?? _mergeAwsProfiles(
     { sections: input.config, file: input.configFile },
     { sections: input.credentials, file: input.credentialsFile },
   );

@@ -21,7 +21,8 @@ import {
   BRSValidationError,
 } from "../errors.ts";
 import { FileCache } from "../cache/file_cache.ts";
-import { _READ_CAPS } from "../_read_bounded.ts";
+import { _READ_CAPS, _readBoundedSync } from "../_read_bounded.ts";
+import { _ownUid } from "../mfa/_secret_file.ts";
 import { _keyIdHint } from "../engine/_key_id.ts";
 import type { Identity, TemporaryCredentials } from "../types.ts";
 import type { AwsCredentialIdentity } from "../engine/refreshable_session.ts";
@@ -33,7 +34,6 @@ import {
   _awsConfigPath,
   _awsCredentialsPath,
   _readAwsIni,
-  _readProfileText,
 } from "./_aws_ini.ts";
 import { _configLocation, _loadTomlProfiles } from "./_profiles_file.ts";
 import {
@@ -327,21 +327,32 @@ async function _checkSsoToken(
   }'`;
   let problem: string | undefined;
   try {
-    const text = _readProfileText(
-      file,
-      "SSO token cache file",
-      _READ_CAPS.token,
-    );
-    if (text === undefined) problem = "there is no SSO token";
-    else {
-      const token = JSON.parse(text) as {
+    // a regular file only, read up to its cap: a FIFO or a device is refused
+    // at once, never a hang
+    const { bytes, info } = _readBoundedSync(file, {
+      maxBytes: _READ_CAPS.token,
+      what: "the SSO token cache file",
+      message: (why) => `it ${why.replace(/: .*$/, "")}`,
+    });
+    const uid = _ownUid();
+    const mode = info.mode ?? 0;
+    if (uid !== undefined && info.uid !== null && info.uid !== uid) {
+      // planted: a token of another account would sign our calls
+      problem =
+        `the SSO token file belongs to uid ${info.uid}, not to the user running brs (uid ${uid})`;
+    } else if (Deno.build.os !== "windows" && (mode & 0o022) !== 0) {
+      problem = `the SSO token file can be changed by other users (mode ${
+        (mode & 0o777).toString(8).padStart(4, "0")
+      })`;
+    } else {
+      const token = JSON.parse(new TextDecoder().decode(bytes)) as {
         accessToken?: unknown;
         expiresAt?: unknown;
-      };
-      const expires = typeof token.expiresAt === "string"
+      } | null;
+      const expires = typeof token?.expiresAt === "string"
         ? Date.parse(token.expiresAt)
         : NaN;
-      if (typeof token.accessToken !== "string" || Number.isNaN(expires)) {
+      if (typeof token?.accessToken !== "string" || Number.isNaN(expires)) {
         problem = "the SSO token file is not one of 'aws sso login'";
       } else if (expires <= Date.now()) {
         problem = `the SSO token expired at ${new Date(expires).toISOString()}`;
@@ -349,7 +360,13 @@ async function _checkSsoToken(
     }
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable) throw error;
-    problem = "the SSO token file cannot be read";
+    problem = error instanceof Deno.errors.NotFound
+      ? "there is no SSO token"
+      : error instanceof BRSConfigurationError
+      ? `the SSO token file ${error.message.slice(3)}`
+      : error instanceof SyntaxError
+      ? "the SSO token file is not one of 'aws sso login'"
+      : "the SSO token file cannot be read";
   }
   if (problem !== undefined) {
     throw new BRSConfigurationError(

@@ -151,6 +151,7 @@ export async function runProfiles(args: string[]): Promise<number> {
           configFile,
           credentials,
           credentialsFile,
+          merged: aws,
           // the AWS profile of a shared name is planned without the TOML one
           toml: onlyToml ? toml : new Map(),
           env,

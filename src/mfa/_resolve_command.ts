@@ -20,7 +20,11 @@
  */
 
 import { _controlEscape } from "../_redact.ts";
-import { _ownUid } from "./_secret_file.ts";
+import {
+  _ownUid,
+  _parentDirectories,
+  _untrustedEntry,
+} from "./_secret_file.ts";
 import { BRSConfigurationError, BRSValidationError } from "../errors.ts";
 
 /**
@@ -338,15 +342,30 @@ async function _lookUp(name: string, shown: string): Promise<string> {
   );
 }
 
-/** The directories from `path`'s parent up to the root. */
-function _parents(path: string): string[] {
+/**
+ * Every link on the way from `path` to its real file, with the directories
+ * above each: whoever owns a link in the chain (one in `/tmp`, say) could
+ * point it elsewhere after the check.
+ */
+async function _linkChain(shown: string, path: string): Promise<string[]> {
   const out: string[] = [];
-  let dir = path.replace(/\/+[^/]*$/, "");
-  while (dir !== "") {
-    out.push(dir);
-    dir = dir.replace(/\/+[^/]*$/, "");
+  let current = path;
+  for (let hop = 0; hop < 40; hop++) {
+    let target: string;
+    try {
+      if (!(await Deno.lstat(current)).isSymlink) break;
+      target = await Deno.readLink(current);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) {
+        throw _readPermissionError(shown, current, error);
+      }
+      break;
+    }
+    out.push(current, ..._parentDirectories(current));
+    current = target.startsWith("/")
+      ? target
+      : `${current.replace(/\/+[^/]*$/, "")}/${target}`;
   }
-  out.push("/");
   return out;
 }
 
@@ -366,32 +385,19 @@ async function _checkTrustedPath(
 ): Promise<void> {
   if (_IS_WINDOWS) return;
   const uid = _ownUid();
-  const entries = new Set([real, ..._parents(real), ..._parents(path)]);
-  for (const entry of entries) {
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.lstat(entry);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotCapable) {
-        throw _readPermissionError(shown, entry, error);
-      }
-      continue;
-    }
-    const mode = info.mode ?? 0;
-    const owner = info.uid ?? 0;
-    const ownerOk = owner === 0 || owner === uid;
-    // Group write is harmless in a user private group (the user's own
-    // group, whose gid is by convention the user's uid: umask 002 systems).
-    const privateGroup = owner !== 0 && owner === uid && info.gid === owner;
-    const writable = ((mode & 0o002) !== 0 ||
-      ((mode & 0o020) !== 0 && !privateGroup)) &&
-      !(info.isDirectory && (mode & 0o1000) !== 0) && !info.isSymlink;
-    if (ownerOk && !writable) continue;
-    const why = !ownerOk
-      ? `belongs to uid ${owner}, neither root nor the user running brs${
-        uid === undefined ? " (unknown: add --allow-sys=uid)" : ` (uid ${uid})`
-      }`
-      : `is writable by ${(mode & 0o002) !== 0 ? "other users" : "its group"}`;
+  const entries = new Set([
+    real,
+    ..._parentDirectories(real),
+    ..._parentDirectories(path),
+    ...await _linkChain(shown, path),
+  ]);
+  const untrusted = await _untrustedEntry(
+    entries,
+    uid,
+    (entry, cause) => _readPermissionError(shown, entry, cause),
+  );
+  if (untrusted !== undefined) {
+    const { entry, why } = untrusted;
     throw new BRSConfigurationError(
       `Cannot run MFA command '${shown}' as '${
         _controlEscape(entry)

@@ -31,6 +31,64 @@ export function _ownUid(): number | undefined {
   return undefined;
 }
 
+/** The directories from `path`'s parent up to the root. */
+export function _parentDirectories(path: string): string[] {
+  const out: string[] = [];
+  let dir = path.replace(/\/+[^/]*$/, "");
+  while (dir !== "") {
+    out.push(dir);
+    dir = dir.replace(/\/+[^/]*$/, "");
+  }
+  out.push("/");
+  return out;
+}
+
+/**
+ * The first of `entries` that another user could have put there or could
+ * swap (rename, replace): one that belongs to neither root nor the user, or
+ * that group or others can write. A directory with the sticky bit (`/tmp`)
+ * is fine: others cannot rename or remove what is not theirs; so is group
+ * write on the user's own entry whose group is the user's private group
+ * (gid = uid, as `umask 002` systems create them). Missing entries are
+ * skipped.
+ *
+ * @param entries Files and directories, `lstat`ed (a link itself is fine).
+ * @param uid The user running brs, if known.
+ * @param denied The error to throw when Deno's read permission does not
+ * cover an entry.
+ * @returns The entry and why, or `undefined` when all are safe.
+ */
+export async function _untrustedEntry(
+  entries: Iterable<string>,
+  uid: number | undefined,
+  denied: (entry: string, cause: unknown) => Error,
+): Promise<{ entry: string; why: string } | undefined> {
+  for (const entry of entries) {
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(entry);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw denied(entry, error);
+      continue;
+    }
+    const mode = info.mode ?? 0;
+    const owner = info.uid ?? 0;
+    const ownerOk = owner === 0 || owner === uid;
+    const privateGroup = owner !== 0 && owner === uid && info.gid === owner;
+    const writable = ((mode & 0o002) !== 0 ||
+      ((mode & 0o020) !== 0 && !privateGroup)) &&
+      !(info.isDirectory && (mode & 0o1000) !== 0) && !info.isSymlink;
+    if (ownerOk && !writable) continue;
+    const why = !ownerOk
+      ? `belongs to uid ${owner}, neither root nor the user running brs${
+        uid === undefined ? " (unknown: add --allow-sys=uid)" : ` (uid ${uid})`
+      }`
+      : `is writable by ${(mode & 0o002) !== 0 ? "other users" : "its group"}`;
+    return { entry, why };
+  }
+  return undefined;
+}
+
 function _unsafe(
   param: string,
   path: string,
@@ -141,6 +199,49 @@ export async function _readSecretFile(
     );
   }
   _checkInfo(param, shown, info, uid);
+  if (Deno.build.os !== "windows") {
+    // Whoever can write a directory above the file could swap it for a FIFO
+    // between the check and the open (the open would then wait forever):
+    // the file and the directories above it, also through a link, must be
+    // root's or the user's and writable by nobody else.
+    const denied = (entry: string, cause: unknown): Error =>
+      new BRSConfigurationError(
+        `Cannot read '${param}' file '${shown}' as Deno's read permission does not cover '${
+          _controlEscape(entry)
+        }' (the directories above the file are checked): add --allow-read to the deno command`,
+        {
+          code: "PermissionDenied",
+          param,
+          details: { path: shown, permission: "--allow-read" },
+          cause,
+        },
+      );
+    const absolute = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+    let real: string;
+    try {
+      real = await Deno.realPath(absolute);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) {
+        throw denied(absolute, error);
+      }
+      throw _unsafe(param, shown, "it cannot be found", "check it", error);
+    }
+    const untrusted = await _untrustedEntry(
+      new Set([..._parentDirectories(real), ..._parentDirectories(absolute)]),
+      uid,
+      denied,
+    );
+    if (untrusted !== undefined) {
+      throw _unsafe(
+        param,
+        shown,
+        `the directory '${
+          _controlEscape(untrusted.entry)
+        }' above it ${untrusted.why}, so another user could swap the file`,
+        "keep the file in a directory only you can write",
+      );
+    }
+  }
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });

@@ -144,7 +144,8 @@ export interface MfaTokenProviderOptions {
    * seed for `["oathtool", "--totp", "-b", "-"]`, so that the seed is on no
    * command line. Checked like a secret before each run: a regular file
    * (never a FIFO or a device), with no group or other permission bits,
-   * of the user running the session when that is known, at most 4096 bytes.
+   * of the user running the session when that is known, at most 4096 bytes,
+   * in directories only root or the user can write.
    *
    * @default {undefined} stdin is closed
    */
