@@ -250,11 +250,14 @@ export function addInheritedMembers(
     const short = kind === undefined
       ? title
       : `Inherited ${kind.toLowerCase()}`;
+    // An overloaded method has one entry per signature: one link is enough.
+    const seen = new Set<string>();
     const members = [
       ...section.matchAll(
         /<div class="anchorable docEntry" id="([^"]*)"[\s\S]*?<a class="font-bold font-lg link" href="[^"]*">([^<]*)<\/a>/g,
       ),
-    ].map((m) => `<li><a href="#${m[1]}" title="${m[2]}">${m[2]}</a></li>`);
+    ].filter((m) => !seen.has(m[2]!) && seen.add(m[2]!))
+      .map((m) => `<li><a href="#${m[1]}" title="${m[2]}">${m[2]}</a></li>`);
     nav.push(
       `<li><a href="#${newId}" title="${title}">${short}</a></li><li><ul>${
         members.join("")

@@ -205,7 +205,8 @@ function _mapProviderResult(value: unknown): _FetchResult {
  *   {@linkcode RefreshableSession.prototype.profileName | profileName},
  *   {@linkcode RefreshableSession.prototype.availableProfiles | availableProfiles()},
  *   {@linkcode RefreshableSession.prototype.getAvailablePartitions | getAvailablePartitions()},
- *   {@linkcode RefreshableSession.prototype.getAvailableRegions | getAvailableRegions(service)}.
+ *   {@linkcode RefreshableSession.prototype.getAvailableRegions | getAvailableRegions(service)},
+ *   {@linkcode RefreshableSession.prototype.getPartitionForRegion | getPartitionForRegion(region)}.
  * - Events (`addEventListener`): `refresh`, `refresh-error`, `warning`.
  * - {@linkcode RefreshableSession.prototype.close | close()} and
  *   `await using`: stops timers and destroys cached clients.
