@@ -19,63 +19,16 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
+import { makeCliEnv, ROLE_ARN, ROOT } from "./fixtures/cli/helpers.ts";
 import {
-  CLI_FLAGS,
-  CLI_PATH,
-  type CliResult,
-  makeCliEnv,
-  ROLE_ARN,
-  ROOT,
-} from "./fixtures/cli/helpers.ts";
+  assertRefused,
+  NOBODY,
+  runBounded,
+  WATCHDOG_MS,
+} from "./_helpers/hostile_cli.ts";
 import { IS_ROOT } from "./_helpers/tools.ts";
 import { FileCache, type FileCacheEntry } from "../src/cache/file_cache.ts";
 import { withWatchdog } from "./_helpers/scan.ts";
-
-/** `nobody`: the other user of the machine. */
-const NOBODY = 65534;
-/** A CLI run is killed after this: a hang then fails the test. */
-const WATCHDOG_MS = 30_000;
-
-interface BoundedResult extends CliResult {
-  /** Milliseconds until it ended. */
-  ms: number;
-  /** Whether the watchdog killed it. */
-  killed: boolean;
-}
-
-/** Runs the real CLI with the narrow flags; killed by the watchdog if it hangs. */
-async function runBounded(
-  args: string[],
-  env: Record<string, string>,
-): Promise<BoundedResult> {
-  const start = performance.now();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...CLI_FLAGS, CLI_PATH, ...args],
-    env,
-    clearEnv: true,
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(WATCHDOG_MS),
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-    ms: performance.now() - start,
-    killed: output.signal !== null,
-  };
-}
-
-/** Asserts a clean typed refusal: exit 2, one `brs:` line that matches, no hang. */
-function assertRefused(r: BoundedResult, pattern: RegExp): void {
-  assert(!r.killed, `hung: killed after ${Math.round(r.ms)} ms`);
-  assertEquals(r.code, 2, r.stderr);
-  assertMatch(r.stderr, pattern);
-  assert(!/\n\s+at /.test(r.stderr), `a stack trace: ${r.stderr}`);
-  assertEquals(r.stdout, "");
-}
 
 function credentialsArgs(endpoint: string): string[] {
   return ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", endpoint];
