@@ -19,7 +19,12 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
-import { makeCliEnv, ROLE_ARN, ROOT } from "./fixtures/cli/helpers.ts";
+import {
+  credentialsArgs,
+  makeCliEnv,
+  ROLE_ARN,
+  ROOT,
+} from "./fixtures/cli/helpers.ts";
 import {
   assertRefused,
   NOBODY,
@@ -29,10 +34,6 @@ import {
 import { IS_ROOT } from "./_helpers/tools.ts";
 import { FileCache, type FileCacheEntry } from "../src/cache/file_cache.ts";
 import { withWatchdog } from "./_helpers/scan.ts";
-
-function credentialsArgs(endpoint: string): string[] {
-  return ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", endpoint];
-}
 
 /** The one cache entry (`<key>.json`) in a cache directory. */
 function onlyEntry(directory: string): string {
