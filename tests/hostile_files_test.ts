@@ -44,6 +44,16 @@ function onlyEntry(directory: string): string {
   return `${directory}/${names[0]}`;
 }
 
+/** Runs `brs credentials` once; returns the path of the one entry it cached. */
+async function cacheOneEntry(
+  stsUrl: string,
+  env: Record<string, string>,
+): Promise<string> {
+  const first = await runBounded(credentialsArgs(stsUrl), env);
+  assertEquals(first.code, 0, first.stderr);
+  return onlyEntry(`${env.XDG_CACHE_HOME}/brs`);
+}
+
 /** Rewrites an entry in place (same inode, owner and mode). */
 function tamper(
   path: string,
@@ -163,10 +173,8 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv(sts.baseCredentials);
-    const first = await runBounded(credentialsArgs(sts.url), cli.env);
-    assertEquals(first.code, 0, first.stderr);
     const directory = `${cli.env.XDG_CACHE_HOME}/brs`;
-    tamper(onlyEntry(directory), (entry) => {
+    tamper(await cacheOneEntry(sts.url, cli.env), (entry) => {
       entry.credentials.accessKey = "ASIAPLANTEDBYNOBODY1";
       entry.credentials.secretKey = "planted-secret";
     });
@@ -184,10 +192,7 @@ Deno.test({
 Deno.test("the CLI never writes a label file through a link", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  const directory = `${cli.env.XDG_CACHE_HOME}/brs`;
-  const entry = onlyEntry(directory);
+  const entry = await cacheOneEntry(sts.url, cli.env);
   const label = entry.replace(/\.json$/, ".label");
   const target = `${cli.dir}/victim.txt`;
   await Deno.writeTextFile(target, "the victim's file\n", { mode: 0o644 });
@@ -207,14 +212,12 @@ Deno.test("the CLI never writes a label file through a link", async () => {
 Deno.test("the CLI refuses an entry whose expiry lies past its requested duration (year 9999) and says why with --debug", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  tamper(onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`), (entry) => {
+  tamper(await cacheOneEntry(sts.url, cli.env), (entry) => {
     entry.credentials.accessKey = "ASIATAMPEREDEXPIRY99";
     entry.credentials.expiryTime = "9999-12-31T23:59:59.000Z";
   });
   const r = await runBounded(
-    [...credentialsArgs(sts.url), "--debug"],
+    credentialsArgs(sts.url, "--debug"),
     cli.env,
   );
   assertEquals(r.code, 0, r.stderr);
@@ -229,9 +232,7 @@ Deno.test("the CLI refuses an entry whose expiry lies past its requested duratio
 Deno.test("the CLI refuses an entry obtained in the future (a zero refresh threshold) and says why with --debug", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  tamper(onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`), (entry) => {
+  tamper(await cacheOneEntry(sts.url, cli.env), (entry) => {
     entry.credentials.accessKey = "ASIATAMPEREDOBTAINED";
     // 10 minutes left: inside the advisory window, so it must be refreshed;
     // an obtainedAt after the expiry made the threshold 0.
@@ -240,7 +241,7 @@ Deno.test("the CLI refuses an entry obtained in the future (a zero refresh thres
     entry.obtainedAt = new Date(Date.now() + 86_400_000).toISOString();
   });
   const r = await runBounded(
-    [...credentialsArgs(sts.url), "--debug"],
+    credentialsArgs(sts.url, "--debug"),
     cli.env,
   );
   assertEquals(r.code, 0, r.stderr);
@@ -258,15 +259,13 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv(sts.baseCredentials);
-    const first = await runBounded(credentialsArgs(sts.url), cli.env);
-    assertEquals(first.code, 0, first.stderr);
-    const entry = onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`);
+    const entry = await cacheOneEntry(sts.url, cli.env);
     tamper(entry, (e) => {
       e.credentials.accessKey = "ASIAPLANTEDBYNOBODY2";
     });
     await Deno.chown(entry, NOBODY, NOBODY);
     const r = await runBounded(
-      [...credentialsArgs(sts.url), "--debug"],
+      credentialsArgs(sts.url, "--debug"),
       cli.env,
     );
     assertEquals(r.code, 0, r.stderr);
@@ -278,9 +277,7 @@ Deno.test({
 Deno.test("the CLI takes over a lock whose timestamps lie in the future, held by a live process", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  const entry = onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`);
+  const entry = await cacheOneEntry(sts.url, cli.env);
   await Deno.remove(entry);
   const lock = entry.replace(/\.json$/, ".lock");
   const future = Date.now() + 10 * 365 * 86_400_000;
