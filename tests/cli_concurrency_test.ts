@@ -5,7 +5,12 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
-import { makeCliEnv, ROLE_ARN, runCli } from "./fixtures/cli/helpers.ts";
+import {
+  credentialsArgs,
+  makeCliEnv,
+  ROLE_ARN,
+  runCli,
+} from "./fixtures/cli/helpers.ts";
 import { HAS_OATHTOOL, NEEDS_OATHTOOL } from "./_helpers/tools.ts";
 
 const MFA_SERIAL = "arn:aws:iam::123456789012:mfa/brs-cli-test";
@@ -67,15 +72,7 @@ Deno.test({
 Deno.test("brs replaces a corrupt cache file and breaks a stale lock", async (t) => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const args = [
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
-    sts.url,
-    "--format",
-    "credential-process",
-  ];
+  const args = credentialsArgs(sts.url, "--format", "credential-process");
   const first = await runCli(args, cli.env);
   assertEquals(first.code, 0, first.stderr);
   const dir = `${cli.env.XDG_CACHE_HOME}/brs`;

@@ -8,6 +8,9 @@
 import { assertEquals } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
 import {
+  boto3Python,
+  type ChildClient,
+  childCommand,
   CLI_FLAGS,
   debianAwsCli,
   keyLines,
@@ -17,64 +20,11 @@ import {
 } from "./fixtures/cli/helpers.ts";
 
 const AWS = await debianAwsCli();
-const PYTHON = await _boto3Python();
-const JS_CHILD =
-  new URL("./fixtures/cli/chain_child.ts", import.meta.url).pathname;
+const PYTHON = await boto3Python();
+const TOOLS = { aws: AWS, python: PYTHON };
 const OURS = "arn:aws:sts::123456789012:assumed-role/brs-cli-test/brs-cli";
 
-async function _boto3Python(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import boto3"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success ? "/usr/bin/python3" : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-type Client = "aws" | "boto3" | "js";
-
-function childCommand(client: Client, stsUrl: string): string[] {
-  switch (client) {
-    case "aws":
-      return [
-        AWS!,
-        "sts",
-        "get-caller-identity",
-        "--endpoint-url",
-        stsUrl,
-        "--query",
-        "Arn",
-        "--output",
-        "text",
-      ];
-    case "boto3":
-      return [
-        PYTHON!,
-        "-c",
-        "import boto3, sys; s = boto3.session.Session(); " +
-        "print(s.client('sts', endpoint_url=sys.argv[1]).get_caller_identity()['Arn'], s.region_name)",
-        stsUrl,
-      ];
-    case "js":
-      return [
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        "--allow-net=127.0.0.1",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys",
-        JS_CHILD,
-        stsUrl,
-      ];
-  }
-}
-
-const MISSING: Record<Client, string | undefined> = {
+const MISSING: Record<ChildClient, string | undefined> = {
   aws: AWS ? undefined : "Debian's awscli is not installed",
   boto3: PYTHON ? undefined : "/usr/bin/python3 has no boto3 (python3-boto3)",
   js: undefined,
@@ -145,7 +95,7 @@ for (const variant of ["files", "env"] as const) {
               "--endpoint-url",
               sts.url,
               "--",
-              ...childCommand(client, sts.url),
+              ...childCommand(client, sts.url, TOOLS),
             ],
             cli.env,
             CLI_FLAGS,

@@ -14,10 +14,12 @@ import {
 import { startLocalSso, startLocalSts, totp } from "../src/testing/mod.ts";
 import {
   cliCommand,
+  credentialsArgs,
   keyLines,
   makeCliEnv,
   ROLE_ARN,
   runCli,
+  waitForRoomInTotpStep,
 } from "./fixtures/cli/helpers.ts";
 
 function oneLine(stderr: string): string {
@@ -334,7 +336,7 @@ Deno.test("an STS that accepts and never answers: one line after BRS_REFRESH_TIM
   try {
     const started = Date.now();
     const r = await runCli(
-      ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", url],
+      credentialsArgs(url),
       { ...cli.env, BRS_REFRESH_TIMEOUT: "2" },
     );
     const elapsed = Date.now() - started;
@@ -358,7 +360,7 @@ Deno.test("an STS that accepts and never answers: one line after BRS_REFRESH_TIM
   // a bad value is a usage error before any call
   for (const bad of ["0", "abc", "1.5", "3601"]) {
     const r = await runCli(
-      ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", url],
+      credentialsArgs(url),
       { ...cli.env, BRS_REFRESH_TIMEOUT: bad },
     );
     assertEquals(r.code, 2, r.stderr);
@@ -388,23 +390,19 @@ Deno.test("an MFA stdin file opened to others while the code repeats: the file i
     { mode: 0o755 },
   );
   // the two runs must fall in one 30 s step
-  const intoStep = Date.now() % 30_000;
-  if (intoStep > 25_000) {
-    await new Promise((ok) => setTimeout(ok, 30_500 - intoStep));
-  }
-  const r = await runCli([
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
-    sts.url,
-    "--serial-number",
-    serial,
-    "--mfa-command",
-    script,
-    "--mfa-stdin-file",
-    seedFile,
-  ], { ...cli.env, BRS_ALLOWED_COMMANDS: script });
+  await waitForRoomInTotpStep();
+  const r = await runCli(
+    credentialsArgs(
+      sts.url,
+      "--serial-number",
+      serial,
+      "--mfa-command",
+      script,
+      "--mfa-stdin-file",
+      seedFile,
+    ),
+    { ...cli.env, BRS_ALLOWED_COMMANDS: script },
+  );
   assertEquals(r.code, 2, r.stderr);
   assert(!r.stderr.includes("waiting"), r.stderr);
   const line = oneLine(r.stderr);

@@ -19,6 +19,7 @@ import {
   CLI_FLAGS,
   CLI_PATH,
   cliCommand,
+  credentialsArgs,
   debianAwsCli,
   keyLines,
   makeCliEnv,
@@ -78,15 +79,9 @@ async function brsAsCredentialProcess(
     cli.env.AWS_SHARED_CREDENTIALS_FILE!,
     `[default]\n${keyLines(sts.baseCredentials)}`,
   );
-  const process = cliCommand([
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
-    sts.url,
-    "--format",
-    "credential-process",
-  ]).join(" ");
+  const process = cliCommand(
+    credentialsArgs(sts.url, "--format", "credential-process"),
+  ).join(" ");
   await Deno.writeTextFile(
     cli.env.AWS_CONFIG_FILE!,
     `[default]\nregion = us-east-1\n\n[profile brs]\nregion = us-east-1\ncredential_process = ${process}\n`,
@@ -141,16 +136,9 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv();
-    const process = cliCommand([
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--no-cache",
-      "--format",
-      "credential-process",
-    ]).join(" ");
+    const process = cliCommand(
+      credentialsArgs(sts.url, "--no-cache", "--format", "credential-process"),
+    ).join(" ");
     // brs's own base chain finds [default], which runs brs again
     await Deno.writeTextFile(
       cli.env.AWS_CONFIG_FILE!,
@@ -380,15 +368,7 @@ Deno.test({
       mfaRequiredRoles: ["*"],
     });
     await using cli = await makeCliEnv(sts.baseCredentials);
-    const args = [
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--serial-number",
-      MFA_SERIAL,
-    ];
+    const args = credentialsArgs(sts.url, "--serial-number", MFA_SERIAL);
     const ok = await underTerminal(args, cli.env, `${totp(MFA_SECRET)}\n`);
     assertEquals(ok.code, 0, ok.output);
     assertStringIncludes(ok.output, `MFA code for ${MFA_SERIAL}: `);
@@ -428,15 +408,10 @@ Deno.test({
 Deno.test("without a terminal, a serial without MFA command is one error naming --mfa-command and mfa_process", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const r = await runCli([
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
-    sts.url,
-    "--serial-number",
-    MFA_SERIAL,
-  ], cli.env);
+  const r = await runCli(
+    credentialsArgs(sts.url, "--serial-number", MFA_SERIAL),
+    cli.env,
+  );
   assertEquals(r.code, 2);
   assertOneLine(r.stderr, "no terminal", "--mfa-command", "mfa_process");
 });

@@ -12,7 +12,13 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { startLocalSts, totp } from "../src/testing/mod.ts";
-import { makeCliEnv, ROLE_ARN, runCli } from "./fixtures/cli/helpers.ts";
+import {
+  credentialsArgs,
+  makeCliEnv,
+  ROLE_ARN,
+  runCli,
+  waitForRoomInTotpStep,
+} from "./fixtures/cli/helpers.ts";
 
 const MFA_SERIAL = "arn:aws:iam::123456789012:mfa/brs-cli-test";
 const MFA_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -133,21 +139,17 @@ Deno.test("an MFA command whose codes STS rejects: one line for the wait of the 
   });
   if (totp(MFA_SECRET) === "000000") return; // one step in a million
   // the two tries of one run must fall in one 30 s step
-  const intoStep = Date.now() % 30_000;
-  if (intoStep > 25_000) {
-    await new Promise((ok) => setTimeout(ok, 30_500 - intoStep));
-  }
-  const r = await runCli([
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
-    sts.url,
-    "--serial-number",
-    MFA_SERIAL,
-    "--mfa-command",
-    script,
-  ], { ...cli.env, BRS_ALLOWED_COMMANDS: script });
+  await waitForRoomInTotpStep();
+  const r = await runCli(
+    credentialsArgs(
+      sts.url,
+      "--serial-number",
+      MFA_SERIAL,
+      "--mfa-command",
+      script,
+    ),
+    { ...cli.env, BRS_ALLOWED_COMMANDS: script },
+  );
   assertEquals(r.code, 1, r.stderr);
   const lines = r.stderr.trimEnd().split("\n");
   assertEquals(lines.length, 2, r.stderr);
@@ -221,13 +223,7 @@ Deno.test("the loop guard is one short line naming the loop and the fix", async 
     cli.env.AWS_CONFIG_FILE!,
     "[default]\nregion = us-east-1\ncredential_process = false\n",
   );
-  const failed = await runCli([
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
-    "http://127.0.0.1:9",
-  ], cli.env);
+  const failed = await runCli(credentialsArgs("http://127.0.0.1:9"), cli.env);
   assertEquals(failed.code, 2, failed.stderr);
   const loop = oneLine(failed.stderr);
   assertLess(loop.length - cli.env.AWS_CONFIG_FILE!.length, 250, loop);

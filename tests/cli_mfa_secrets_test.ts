@@ -17,6 +17,7 @@ import { cmdlineOf, HAS_OATHTOOL, NEEDS_OATHTOOL } from "./_helpers/tools.ts";
 import {
   CLI_FLAGS,
   CLI_PATH,
+  credentialsArgs,
   makeCliEnv,
   ROLE_ARN,
   ROOT,
@@ -45,21 +46,20 @@ Deno.test({
     await using cli = await makeCliEnv(sts.baseCredentials);
     const seedFile = `${cli.dir}/aws.seed`;
     await Deno.writeTextFile(seedFile, `${SEED}\n`, { mode: 0o600 });
-    const r = await runCli([
-      "credentials",
-      "--role-arn",
-      ROLE_ARN,
-      "--endpoint-url",
-      sts.url,
-      "--serial-number",
-      SERIAL,
-      "--mfa-command",
-      "oathtool --totp -b -",
-      "--mfa-stdin-file",
-      seedFile,
-      "--no-cache",
-      "--debug",
-    ], cli.env);
+    const r = await runCli(
+      credentialsArgs(
+        sts.url,
+        "--serial-number",
+        SERIAL,
+        "--mfa-command",
+        "oathtool --totp -b -",
+        "--mfa-stdin-file",
+        seedFile,
+        "--no-cache",
+        "--debug",
+      ),
+      cli.env,
+    );
     assertEquals(r.code, 0, r.stderr);
     assertMatch(r.stdout, /"AccessKeyId":\s*"ASIA/);
     const real = await Deno.realPath(
@@ -142,16 +142,12 @@ Deno.test({
 Deno.test("brs warns in one line, without the value, when the MFA command carries a seed, and refuses a stdin file others can read", async () => {
   await using sts = await mfaSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const args = [
-    "credentials",
-    "--role-arn",
-    ROLE_ARN,
-    "--endpoint-url",
+  const args = credentialsArgs(
     sts.url,
     "--serial-number",
     SERIAL,
     "--no-cache",
-  ];
+  );
   const warned = await runCli([
     ...args,
     "--mfa-command",

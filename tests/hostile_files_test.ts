@@ -20,66 +20,20 @@ import {
 } from "@std/assert";
 import { startLocalSts } from "../src/testing/mod.ts";
 import {
-  CLI_FLAGS,
-  CLI_PATH,
-  type CliResult,
+  credentialsArgs,
   makeCliEnv,
   ROLE_ARN,
   ROOT,
 } from "./fixtures/cli/helpers.ts";
+import {
+  assertRefused,
+  NOBODY,
+  runBounded,
+  WATCHDOG_MS,
+} from "./_helpers/hostile_cli.ts";
 import { IS_ROOT } from "./_helpers/tools.ts";
 import { FileCache, type FileCacheEntry } from "../src/cache/file_cache.ts";
 import { withWatchdog } from "./_helpers/scan.ts";
-
-/** `nobody`: the other user of the machine. */
-const NOBODY = 65534;
-/** A CLI run is killed after this: a hang then fails the test. */
-const WATCHDOG_MS = 30_000;
-
-interface BoundedResult extends CliResult {
-  /** Milliseconds until it ended. */
-  ms: number;
-  /** Whether the watchdog killed it. */
-  killed: boolean;
-}
-
-/** Runs the real CLI with the narrow flags; killed by the watchdog if it hangs. */
-async function runBounded(
-  args: string[],
-  env: Record<string, string>,
-): Promise<BoundedResult> {
-  const start = performance.now();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...CLI_FLAGS, CLI_PATH, ...args],
-    env,
-    clearEnv: true,
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(WATCHDOG_MS),
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-    ms: performance.now() - start,
-    killed: output.signal !== null,
-  };
-}
-
-/** Asserts a clean typed refusal: exit 2, one `brs:` line that matches, no hang. */
-function assertRefused(r: BoundedResult, pattern: RegExp): void {
-  assert(!r.killed, `hung: killed after ${Math.round(r.ms)} ms`);
-  assertEquals(r.code, 2, r.stderr);
-  assertMatch(r.stderr, pattern);
-  assert(!/\n\s+at /.test(r.stderr), `a stack trace: ${r.stderr}`);
-  assertEquals(r.stdout, "");
-}
-
-function credentialsArgs(endpoint: string): string[] {
-  return ["credentials", "--role-arn", ROLE_ARN, "--endpoint-url", endpoint];
-}
 
 /** The one cache entry (`<key>.json`) in a cache directory. */
 function onlyEntry(directory: string): string {
@@ -88,6 +42,16 @@ function onlyEntry(directory: string): string {
   ) => /^[0-9a-f]+\.json$/.test(n));
   assertEquals(names.length, 1, `entries: ${names}`);
   return `${directory}/${names[0]}`;
+}
+
+/** Runs `brs credentials` once; returns the path of the one entry it cached. */
+async function cacheOneEntry(
+  stsUrl: string,
+  env: Record<string, string>,
+): Promise<string> {
+  const first = await runBounded(credentialsArgs(stsUrl), env);
+  assertEquals(first.code, 0, first.stderr);
+  return onlyEntry(`${env.XDG_CACHE_HOME}/brs`);
 }
 
 /** Rewrites an entry in place (same inode, owner and mode). */
@@ -209,10 +173,8 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv(sts.baseCredentials);
-    const first = await runBounded(credentialsArgs(sts.url), cli.env);
-    assertEquals(first.code, 0, first.stderr);
     const directory = `${cli.env.XDG_CACHE_HOME}/brs`;
-    tamper(onlyEntry(directory), (entry) => {
+    tamper(await cacheOneEntry(sts.url, cli.env), (entry) => {
       entry.credentials.accessKey = "ASIAPLANTEDBYNOBODY1";
       entry.credentials.secretKey = "planted-secret";
     });
@@ -230,10 +192,7 @@ Deno.test({
 Deno.test("the CLI never writes a label file through a link", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  const directory = `${cli.env.XDG_CACHE_HOME}/brs`;
-  const entry = onlyEntry(directory);
+  const entry = await cacheOneEntry(sts.url, cli.env);
   const label = entry.replace(/\.json$/, ".label");
   const target = `${cli.dir}/victim.txt`;
   await Deno.writeTextFile(target, "the victim's file\n", { mode: 0o644 });
@@ -253,14 +212,12 @@ Deno.test("the CLI never writes a label file through a link", async () => {
 Deno.test("the CLI refuses an entry whose expiry lies past its requested duration (year 9999) and says why with --debug", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  tamper(onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`), (entry) => {
+  tamper(await cacheOneEntry(sts.url, cli.env), (entry) => {
     entry.credentials.accessKey = "ASIATAMPEREDEXPIRY99";
     entry.credentials.expiryTime = "9999-12-31T23:59:59.000Z";
   });
   const r = await runBounded(
-    [...credentialsArgs(sts.url), "--debug"],
+    credentialsArgs(sts.url, "--debug"),
     cli.env,
   );
   assertEquals(r.code, 0, r.stderr);
@@ -275,9 +232,7 @@ Deno.test("the CLI refuses an entry whose expiry lies past its requested duratio
 Deno.test("the CLI refuses an entry obtained in the future (a zero refresh threshold) and says why with --debug", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  tamper(onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`), (entry) => {
+  tamper(await cacheOneEntry(sts.url, cli.env), (entry) => {
     entry.credentials.accessKey = "ASIATAMPEREDOBTAINED";
     // 10 minutes left: inside the advisory window, so it must be refreshed;
     // an obtainedAt after the expiry made the threshold 0.
@@ -286,7 +241,7 @@ Deno.test("the CLI refuses an entry obtained in the future (a zero refresh thres
     entry.obtainedAt = new Date(Date.now() + 86_400_000).toISOString();
   });
   const r = await runBounded(
-    [...credentialsArgs(sts.url), "--debug"],
+    credentialsArgs(sts.url, "--debug"),
     cli.env,
   );
   assertEquals(r.code, 0, r.stderr);
@@ -304,15 +259,13 @@ Deno.test({
   fn: async () => {
     await using sts = await startLocalSts();
     await using cli = await makeCliEnv(sts.baseCredentials);
-    const first = await runBounded(credentialsArgs(sts.url), cli.env);
-    assertEquals(first.code, 0, first.stderr);
-    const entry = onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`);
+    const entry = await cacheOneEntry(sts.url, cli.env);
     tamper(entry, (e) => {
       e.credentials.accessKey = "ASIAPLANTEDBYNOBODY2";
     });
     await Deno.chown(entry, NOBODY, NOBODY);
     const r = await runBounded(
-      [...credentialsArgs(sts.url), "--debug"],
+      credentialsArgs(sts.url, "--debug"),
       cli.env,
     );
     assertEquals(r.code, 0, r.stderr);
@@ -324,9 +277,7 @@ Deno.test({
 Deno.test("the CLI takes over a lock whose timestamps lie in the future, held by a live process", async () => {
   await using sts = await startLocalSts();
   await using cli = await makeCliEnv(sts.baseCredentials);
-  const first = await runBounded(credentialsArgs(sts.url), cli.env);
-  assertEquals(first.code, 0, first.stderr);
-  const entry = onlyEntry(`${cli.env.XDG_CACHE_HOME}/brs`);
+  const entry = await cacheOneEntry(sts.url, cli.env);
   await Deno.remove(entry);
   const lock = entry.replace(/\.json$/, ".lock");
   const future = Date.now() + 10 * 365 * 86_400_000;

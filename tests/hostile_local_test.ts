@@ -25,59 +25,17 @@ import { startLocalSso, startLocalSts } from "../src/testing/mod.ts";
 import {
   CLI_FLAGS,
   CLI_PATH,
-  type CliResult,
   makeCliEnv,
   ROLE_ARN,
   ROOT,
 } from "./fixtures/cli/helpers.ts";
+import { assertRefused, NOBODY, runBounded } from "./_helpers/hostile_cli.ts";
 import { HAS_OATHTOOL, IS_ROOT } from "./_helpers/tools.ts";
 
-/** `nobody`: the other user of the machine. */
-const NOBODY = 65534;
-/** A CLI run is killed after this: a hang then fails the test. */
-const WATCHDOG_MS = 30_000;
 const ACCOUNT = "123456789012";
 
-interface BoundedResult extends CliResult {
-  /** Milliseconds until it ended. */
-  ms: number;
-  /** Whether the watchdog killed it. */
-  killed: boolean;
-}
-
-/** Runs the real CLI with the narrow flags; killed by the watchdog if it hangs. */
-async function runBounded(
-  args: string[],
-  env: Record<string, string>,
-): Promise<BoundedResult> {
-  const start = performance.now();
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-prompt", ...CLI_FLAGS, CLI_PATH, ...args],
-    env,
-    clearEnv: true,
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(WATCHDOG_MS),
-  }).output();
-  return {
-    code: output.code,
-    stdout: new TextDecoder().decode(output.stdout),
-    stderr: new TextDecoder().decode(output.stderr),
-    ms: performance.now() - start,
-    killed: output.signal !== null,
-  };
-}
-
-/** Asserts a clean typed refusal: exit 2, one `brs:` line that matches, no hang. */
-function assertRefused(r: BoundedResult, pattern: RegExp): void {
-  assert(!r.killed, `hung: killed after ${Math.round(r.ms)} ms`);
-  assertEquals(r.code, 2, r.stderr);
-  assertMatch(r.stderr, pattern);
-  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
-  assertEquals(r.stdout, "");
-}
+/** A clean refusal in one line. */
+const ONE_LINE = { oneLine: true } as const;
 
 Deno.test({
   name:
@@ -199,6 +157,7 @@ Deno.test("brs profiles stays fast on 60 000 profiles and a chain of 10 000 sour
   assertRefused(
     refused,
     /profile 'p0' as its chain of source profiles goes through more than 100 profiles \('source_profile' of profile 'p99' in .* line 300 goes on to 'p100'\)/,
+    ONE_LINE,
   );
   assertEquals(sts.calls.total, 0);
 });
@@ -424,8 +383,12 @@ Deno.test({
       runBounded([...args, sts.url], { ...cli.env, XDG_CACHE_HOME: theirs }),
       runBounded([...args, sts.url], { ...cli.env, XDG_CACHE_HOME: open }),
     ]);
-    assertRefused(owned, /above it is owned by uid 65534, who could swap it/);
-    assertRefused(writable, /above it is writable by other users/);
+    assertRefused(
+      owned,
+      /above it is owned by uid 65534, who could swap it/,
+      ONE_LINE,
+    );
+    assertRefused(writable, /above it is writable by other users/, ONE_LINE);
     for (const dir of [theirs, open]) {
       const names = [...Deno.readDirSync(`${dir}/brs`)].map((e) => e.name);
       assertEquals(names, [], "nothing written there");

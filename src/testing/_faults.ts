@@ -1,10 +1,13 @@
 /**
  * Private helpers shared by the local endpoints (STS, SSO portal): the queue
  * of injected faults, a latency sleep that the server's close cuts short, and
- * the capped log of answered requests.
+ * the capped log of answered requests, and the end of a request: its
+ * latency, its log entry and its reply.
  *
  * @module
  */
+
+import type { _Reply } from "./_http.ts";
 
 /** A fault as injected: its kind, how many requests, which requests. */
 export interface _FaultEntry<K extends string> {
@@ -133,4 +136,69 @@ export function _sleepUnlessAborted(
 export function _pushCapped<T>(log: T[], record: T): void {
   log.push(record);
   if (log.length > 11_000) log.splice(0, 1_000);
+}
+
+/** What a local endpoint's handler came to, before its latency and log. */
+export interface _Outcome<F extends string> {
+  status: number;
+  body: string;
+  errorCode?: string;
+  /** The injected fault that answered, if any. */
+  fault?: F;
+  /** Drop the connection or never answer, instead of a reply. */
+  special?: "drop" | "hang";
+}
+
+/** The fields of a request record that {@linkcode _settle} fills in. */
+export interface _SettledRecord<F extends string> {
+  status: number;
+  errorCode?: string;
+  fault?: F;
+  at: number;
+}
+
+/** What {@linkcode _settle} needs of the endpoint. */
+export interface _SettleEndpoint<R> {
+  /** The latency to wait before answering, in milliseconds. */
+  latencyMs: number;
+  /** Aborted when the server closes. */
+  signal: AbortSignal;
+  /** The log of answered requests. */
+  requests: R[];
+  /** The reply's headers (asked for after the latency). */
+  headers: (errorCode: string | undefined) => [string, string][];
+  /** Whether to close the connection after the reply (asked for after the latency). */
+  close: () => boolean;
+}
+
+/**
+ * Ends a request: waits the endpoint's latency (the request is dropped if
+ * the server closes first), completes and logs its record, and turns the
+ * outcome into the reply.
+ */
+export async function _settle<F extends string, R extends _SettledRecord<F>>(
+  outcome: _Outcome<F>,
+  record: R,
+  endpoint: _SettleEndpoint<R>,
+): Promise<_Reply> {
+  if (endpoint.latencyMs > 0) {
+    const finished = await _sleepUnlessAborted(
+      endpoint.signal,
+      endpoint.latencyMs,
+    );
+    if (!finished) return { kind: "drop" };
+  }
+  record.status = outcome.special ? 0 : outcome.status;
+  if (outcome.errorCode) record.errorCode = outcome.errorCode;
+  if (outcome.fault) record.fault = outcome.fault;
+  record.at = Date.now();
+  _pushCapped(endpoint.requests, record);
+  if (outcome.special) return { kind: outcome.special };
+  return {
+    kind: "reply",
+    status: outcome.status,
+    headers: endpoint.headers(outcome.errorCode),
+    body: outcome.body,
+    close: endpoint.close(),
+  };
 }

@@ -13,7 +13,7 @@ import {
   type _Reply,
 } from "./_http.ts";
 import { type _RoleIssuer, _roleIssuerOf } from "./_role_issuer.ts";
-import { _FaultQueue, _pushCapped, _sleepUnlessAborted } from "./_faults.ts";
+import { _FaultQueue, type _Outcome, _pushCapped, _settle } from "./_faults.ts";
 import type { LocalSts } from "./local_sts.ts";
 import { writeSsoTokenCache } from "./sso_token_cache.ts";
 
@@ -388,13 +388,7 @@ interface MintedToken {
   expired: boolean;
 }
 
-interface Outcome {
-  status: number;
-  body: string;
-  errorCode?: string;
-  fault?: LocalSsoFault["kind"];
-  special?: "drop" | "hang";
-}
+type Outcome = _Outcome<LocalSsoFault["kind"]>;
 
 function randomText(bytes: number): string {
   const data = crypto.getRandomValues(new Uint8Array(bytes));
@@ -914,26 +908,13 @@ class LocalSsoServer implements LocalSso {
         ),
       };
     }
-    if (this.#latencyMs > 0) {
-      const finished = await _sleepUnlessAborted(
-        this.#server.signal,
-        this.#latencyMs,
-      );
-      if (!finished) return { kind: "drop" };
-    }
-    record.status = outcome.special ? 0 : outcome.status;
-    if (outcome.errorCode) record.errorCode = outcome.errorCode;
-    if (outcome.fault) record.fault = outcome.fault;
-    record.at = Date.now();
-    _pushCapped(this.#requests, record);
-    if (outcome.special) return { kind: outcome.special };
-    return {
-      kind: "reply",
-      status: outcome.status,
-      headers: this.#headers(requestId, outcome.errorCode),
-      body: outcome.body,
-      close: this.#faults.has("drop"),
-    };
+    return await _settle(outcome, record, {
+      latencyMs: this.#latencyMs,
+      signal: this.#server.signal,
+      requests: this.#requests,
+      headers: (errorCode) => this.#headers(requestId, errorCode),
+      close: () => this.#faults.has("drop"),
+    });
   }
 
   #operation(method: string, path: string): Operation | undefined {

@@ -40,7 +40,7 @@ import {
   type LocalWebIdentityOptions,
 } from "./_web_identity.ts";
 import { _registerRoleIssuer } from "./_role_issuer.ts";
-import { _FaultQueue, _pushCapped, _sleepUnlessAborted } from "./_faults.ts";
+import { _FaultQueue, type _Outcome, _pushCapped, _settle } from "./_faults.ts";
 export type { LocalWebIdentityOptions } from "./_web_identity.ts";
 
 /**
@@ -452,13 +452,7 @@ interface IssuedKey {
   principal: Principal;
 }
 
-interface Outcome {
-  status: number;
-  body: string;
-  errorCode?: string;
-  fault?: LocalStsFault["kind"];
-  special?: "drop" | "hang";
-}
+type Outcome = _Outcome<LocalStsFault["kind"]>;
 
 class StsError extends Error {
   readonly status: number;
@@ -775,28 +769,13 @@ class LocalStsServer implements LocalSts {
         body: _errorXml(e.type, e.code, e.message, requestId),
       };
     }
-    if (this.#latencyMs > 0) {
-      const finished = await this.#sleep(this.#latencyMs);
-      if (!finished) return { kind: "drop" };
-    }
-    record.status = outcome.special ? 0 : outcome.status;
-    if (outcome.errorCode) record.errorCode = outcome.errorCode;
-    if (outcome.fault) record.fault = outcome.fault;
-    record.at = Date.now();
-    this.#record(record);
-    if (outcome.special) return { kind: outcome.special };
-    return {
-      kind: "reply",
-      status: outcome.status,
-      headers: this.#headers(requestId),
-      body: outcome.body,
-      close: this.#faults.has("drop"),
-    };
-  }
-
-  /** Waits `ms`; resolves `false` if the server closed first. */
-  #sleep(ms: number): Promise<boolean> {
-    return _sleepUnlessAborted(this.#server.signal, ms);
+    return await _settle(outcome, record, {
+      latencyMs: this.#latencyMs,
+      signal: this.#server.signal,
+      requests: this.#requests,
+      headers: () => this.#headers(requestId),
+      close: () => this.#faults.has("drop"),
+    });
   }
 
   async #process(

@@ -659,7 +659,7 @@ Deno.test("the portal runs with --allow-net=127.0.0.1 and read/write of the temp
   const home = await Deno.makeTempDir({ prefix: "brs-sso-perm-" });
   try {
     const script = new URL(
-      "../_helpers/sso_permissions_probe.ts",
+      "../fixtures/permissions/sso_portal.ts",
       import.meta.url,
     );
     const out = await new Deno.Command(Deno.execPath(), {
@@ -673,7 +673,7 @@ Deno.test("the portal runs with --allow-net=127.0.0.1 and read/write of the temp
         `--allow-write=${home}`,
         "--allow-sys=osRelease",
         script.pathname,
-        home,
+        JSON.stringify({ home }),
       ],
       stdout: "piped",
       stderr: "piped",
@@ -682,7 +682,7 @@ Deno.test("the portal runs with --allow-net=127.0.0.1 and read/write of the temp
     assert(out.success, stderr);
     assertMatch(
       new TextDecoder().decode(out.stdout),
-      /^arn:aws:sts::123456789012:assumed-role\/AWSReservedSSO_AdministratorAccess_[0-9a-f]{16}\/brs-local-user\n$/,
+      /^ok arn:aws:sts::123456789012:assumed-role\/AWSReservedSSO_AdministratorAccess_[0-9a-f]{16}\/brs-local-user\n$/,
     );
   } finally {
     await Deno.remove(home, { recursive: true });
