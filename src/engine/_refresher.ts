@@ -975,6 +975,9 @@ export class _Refresher {
         Math.min(_MIN_BACKOFF_MS * 2 ** (this.#failures - 1), _MAX_BACKOFF_MS),
     );
     const retryAt = new Date(this.#lastW + delay);
+    const permission = cause instanceof BRSRefreshError
+      ? undefined
+      : _missingPermission(cause);
     let error: BRSError;
     if (
       cause instanceof BRSValidationError ||
@@ -982,11 +985,7 @@ export class _Refresher {
       (cause instanceof BRSError && cause.code === "SessionClosed")
     ) {
       error = cause;
-    } else if (
-      !(cause instanceof BRSRefreshError) &&
-      _missingPermission(cause) !== undefined
-    ) {
-      const permission = _missingPermission(cause)!;
+    } else if (permission !== undefined) {
       error = new BRSRefreshError(
         `Cannot refresh credentials as Deno's ${permission.kind} permission does not cover ${
           permission.target === "" ? "it" : `'${permission.target}'`
@@ -1026,7 +1025,7 @@ export class _Refresher {
       const text = cause instanceof Error ? cause.message : _safeString(cause);
       error = new BRSRefreshError(
         `Cannot refresh credentials as the source failed with ${code} (${
-          text.slice(0, 300).replace(/[.\s]+$/, "")
+          _controlEscape(text.slice(0, 300).replace(/[.\s]+$/, ""))
         }): ${_advice(code, nonRecoverable)}`,
         {
           code,

@@ -10,20 +10,21 @@
  */
 
 import { _controlEscape } from "../_redact.ts";
+import { _knownUid } from "../_private_dir.ts";
 import { BRSConfigurationError } from "../errors.ts";
 
 /** The largest secret file read, in bytes. */
 export const _SECRET_FILE_LIMIT = 4096;
 
 /**
- * The uid of this process; without `--allow-sys=uid`, the owner of `HOME`
- * (the account's own directory); `undefined` when neither is known.
+ * The uid of this process: from `--allow-sys=uid` or a file this process
+ * created (see `_private_dir.ts`); else the owner of `HOME` (the account's
+ * own directory; under `sudo -E` that is another user, so give
+ * `--allow-sys=uid` there); `undefined` when none is known.
  */
 export function _ownUid(): number | undefined {
-  try {
-    const uid = Deno.uid();
-    if (uid !== null) return uid;
-  } catch { /* no --allow-sys=uid */ }
+  const known = _knownUid();
+  if (known !== undefined) return known;
   try {
     const home = Deno.env.get("HOME");
     if (home) return Deno.statSync(home).uid ?? undefined;
